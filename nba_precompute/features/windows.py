@@ -157,3 +157,16 @@ class Windows:
         out = pd.Series(picked, dtype=values.dtype if len(values) else "object")
         out[~ok] = None
         return out.reset_index(drop=True)
+
+
+def played_games(pgs: pd.DataFrame) -> pd.DataFrame:
+    """The PGS rows that count as a played game (§2); every other row is a DNP and is ignored."""
+    active = pgs["is_active"].fillna(False).astype(bool)
+    not_dnp = ~pgs["is_dnp"].fillna(False).astype(bool)
+    has_points = pgs["points"].notna()
+    played_time = (
+        (pd.to_numeric(pgs["minutes_played"], errors="coerce").fillna(0) > 0)
+        | (pd.to_numeric(pgs["fg_attempts"], errors="coerce").fillna(0) > 0)
+        | (pd.to_numeric(pgs["ft_attempts"], errors="coerce").fillna(0) > 0)
+    )
+    return pgs[active & not_dnp & has_points & played_time]
