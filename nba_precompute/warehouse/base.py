@@ -1,0 +1,71 @@
+"""The warehouse interface every asset, the loader, checks and coverage use."""
+
+from __future__ import annotations
+
+import datetime as dt
+from abc import abstractmethod
+from typing import Sequence
+
+import dagster as dg
+import pandas as pd
+
+from nba_precompute.phase3.contract import PHASE3_TABLES, Table
+from nba_precompute.tables import ASSET_TABLES, FAILURES
+
+OUTPUT_TABLES: tuple[Table, ...] = (*ASSET_TABLES.values(), FAILURES)
+
+
+class WarehouseError(RuntimeError):
+    """A storage problem with a message that names the table (and date) involved."""
+
+
+class Warehouse(dg.ConfigurableResource):
+    """Reads Phase 3 and Phase 4 tables; replaces Phase 4 partitions atomically."""
+
+    dialect: str = "duckdb"
+
+    @abstractmethod
+    def ensure_tables(self, tables: Sequence[Table] = OUTPUT_TABLES) -> None: ...
+
+    @abstractmethod
+    def table_exists(self, table: Table) -> bool: ...
+
+    @abstractmethod
+    def read(self, table: Table, start: dt.date | None = None, end: dt.date | None = None,
+             columns: list[str] | None = None) -> pd.DataFrame:
+        """Rows with table.date_column in [start, end] (all rows when both are None)."""
+
+    @abstractmethod
+    def write_partitions(self, asset: str, dates: Sequence[dt.date], rows: pd.DataFrame,
+                         failures: pd.DataFrame, run_id: str) -> None:
+        """In one transaction: replace partitions `dates` of the asset's table with `rows` and
+        the asset's failure records of `dates` with `failures` (§2 Writes)."""
+
+    @abstractmethod
+    def replace_date_range(self, frames: dict[Table, pd.DataFrame], start: dt.date, end: dt.date) -> None:
+        """In one transaction: replace every row of each table dated in [start, end] by its frame."""
+
+    def read_required(self, table: Table, start=None, end=None, columns=None) -> pd.DataFrame:
+        """Like read(), but a missing table is a clear error naming it."""
+        if not self.table_exists(table):
+            raise WarehouseError(
+                f"table {table.fqn} does not exist in the warehouse; load Phase 3 data first "
+                f"(nba-precompute load-phase3 DIR)"
+            )
+        return self.read(table, start, end, columns)
+
+
+def stamp(frame: pd.DataFrame, table: Table, created_at: pd.Timestamp, run_id: str | None = None) -> pd.DataFrame:
+    """Add created_at (and run_id) and order the columns as the table's."""
+    out = frame.copy()
+    out["created_at"] = created_at
+    if run_id is not None and "run_id" in table.column_names:
+        out["run_id"] = run_id
+    missing = [c for c in table.column_names if c not in out.columns]
+    if missing:
+        raise WarehouseError(f"frame for {table.fqn} lacks columns {missing}")
+    return out[table.column_names]
+
+
+def all_tables() -> tuple[Table, ...]:
+    return (*PHASE3_TABLES, *OUTPUT_TABLES)

@@ -1,0 +1,102 @@
+"""The embedded default: one DuckDB file, schemas named like the BigQuery datasets.
+
+Connections come from dagster-duckdb's DuckDBResource (which retries while another process
+holds the file). A partition write is one transaction over the asset table and the failure
+table, so readers never see half a partition.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Sequence
+
+import pandas as pd
+from dagster_duckdb import DuckDBResource
+from pydantic import Field
+
+from nba_precompute.phase3.contract import Table
+from nba_precompute.tables import ASSET_TABLES, FAILURES
+from nba_precompute.warehouse import sql
+from nba_precompute.warehouse.base import OUTPUT_TABLES, Warehouse, WarehouseError, stamp
+
+
+class DuckDBWarehouse(Warehouse):
+    """The embedded warehouse: a DuckDB file."""
+
+    database: str = Field(description="Path of the DuckDB file (created on first use).")
+    dialect: str = "duckdb"
+
+    def _connect(self):
+        if self.database != ":memory:":
+            Path(self.database).parent.mkdir(parents=True, exist_ok=True)
+        return DuckDBResource(database=self.database).get_connection()
+
+    def ensure_tables(self, tables: Sequence[Table] = OUTPUT_TABLES) -> None:
+        with self._connect() as con:
+            for t in tables:
+                con.execute(sql.create_schema(t.dataset, "duckdb"))
+                con.execute(sql.create_table(t, "duckdb"))
+
+    def table_exists(self, table: Table) -> bool:
+        with self._connect() as con:
+            return bool(
+                con.execute(
+                    "SELECT count(*) FROM information_schema.tables WHERE table_schema = ? AND table_name = ?",
+                    [table.dataset, table.name],
+                ).fetchone()[0]
+            )
+
+    def read(self, table, start=None, end=None, columns=None) -> pd.DataFrame:
+        bounded = start is not None or end is not None
+        query = sql.select_range(table, "duckdb", columns, bounded=bounded)
+        params = [start or dt.date(1900, 1, 1), end or dt.date(2999, 12, 31)] if bounded else []
+        with self._connect() as con:
+            return con.execute(query, params).df()
+
+    def query(self, statement: str, params: list | None = None) -> pd.DataFrame:
+        """Run a read-only statement (coverage, checks)."""
+        with self._connect() as con:
+            return con.execute(statement, params or []).df()
+
+    def write_partitions(self, asset, dates, rows, failures, run_id) -> None:
+        table = ASSET_TABLES[asset]
+        created_at = pd.Timestamp.now(tz="UTC")
+        rows = stamp(rows, table, created_at)
+        failures = stamp(failures, FAILURES, created_at, run_id=run_id)
+        date_frame = pd.DataFrame({"d": pd.to_datetime(list(dates)).date})
+        with self._connect() as con:
+            con.register("_dates", date_frame)
+            con.register("_rows", rows)
+            con.register("_failures", failures)
+            try:
+                con.execute("BEGIN TRANSACTION")
+                con.execute(sql.delete_dates(table, "duckdb", "_dates"))
+                con.execute(sql.insert_from(table, "_rows", "duckdb"))
+                con.execute(sql.delete_dates(FAILURES, "duckdb", "_dates", processor=True), [asset])
+                con.execute(sql.insert_from(FAILURES, "_failures", "duckdb"))
+                con.execute("COMMIT")
+            except Exception as exc:
+                con.execute("ROLLBACK")
+                raise WarehouseError(f"writing {table.fqn} for {_span(dates)} failed: {exc}") from exc
+
+    def replace_date_range(self, frames, start, end) -> None:
+        with self._connect() as con:
+            for table in frames:
+                con.execute(sql.create_schema(table.dataset, "duckdb"))
+                con.execute(sql.create_table(table, "duckdb"))
+            try:
+                con.execute("BEGIN TRANSACTION")
+                for i, (table, frame) in enumerate(frames.items()):
+                    con.register(f"_frame{i}", frame[table.column_names])
+                    con.execute(sql.delete_range(table, "duckdb"), [start, end])
+                    con.execute(sql.insert_from(table, f"_frame{i}", "duckdb"))
+                con.execute("COMMIT")
+            except Exception as exc:
+                con.execute("ROLLBACK")
+                names = ", ".join(t.fqn for t in frames)
+                raise WarehouseError(f"loading {names} for {start}..{end} failed: {exc}") from exc
+
+def _span(dates) -> str:
+    d = sorted(pd.to_datetime(list(dates)).date)
+    return f"{d[0]}..{d[-1]}" if d else "no dates"
