@@ -19,7 +19,10 @@ def shared_data_path() -> Path:
 def require_shared_data() -> Path:
     path = shared_data_path()
     if not (path / "nba-2022-23").is_dir():
-        pytest.skip(f"real Phase 3 data not found at {path} (set NBA_SHARED_DATA)")
+        reason = f"real Phase 3 data not found at {path} (set NBA_SHARED_DATA)"
+        if os.environ.get("NBA_PRECOMPUTE_REQUIRE_ALL"):
+            pytest.fail(reason + "; CI requires it")
+        pytest.skip(reason)
     return path
 
 

@@ -1,0 +1,133 @@
+"""`nba-precompute`: the command line.
+
+Global options select the warehouse; the Dagster instance is DAGSTER_HOME (or a project-local
+one under .nba_precompute/). Subcommands: load-phase3, generate-demo, demo, backfill, coverage,
+explain, check.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import sys
+import time
+from pathlib import Path
+
+from nba_precompute.settings import ASSETS
+
+
+def _date(value: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {value!r}") from None
+
+
+def _assets(value: str) -> list[str]:
+    names = [v.strip() for v in value.split(",") if v.strip()]
+    unknown = [n for n in names if n not in ASSETS]
+    if unknown:
+        raise argparse.ArgumentTypeError(f"unknown asset(s) {', '.join(unknown)}; choose from {', '.join(ASSETS)}")
+    return [a for a in ASSETS if a in names]  # dependency order
+
+
+def _warehouse():
+    from nba_precompute.resources import warehouse_from_env
+
+    return warehouse_from_env()
+
+
+# --- commands ---------------------------------------------------------------------------------
+def cmd_load_phase3(args) -> int:
+    from nba_precompute.phase3.loader import load_phase3
+
+    loaded = load_phase3(args.folder, _warehouse())
+    print(f"loaded {args.folder} (season {', '.join(map(str, loaded.season_years))}, {loaded.start}..{loaded.end})")
+    print(loaded.summary().to_string(index=False))
+    return 0
+
+
+def cmd_generate_demo(args) -> int:
+    from nba_precompute.phase3.demo import write_season
+
+    paths = write_season(args.out, season_year=args.season_year, seed=args.seed, scenario=args.scenario)
+    for p in paths:
+        print(p)
+    return 0
+
+
+def cmd_backfill(args) -> int:
+    from nba_precompute.backfill import run_backfill
+
+    return run_backfill(args.start, args.end, args.assets)
+
+
+def cmd_demo(args) -> int:
+    from nba_precompute.phase3.demo import write_season
+    from nba_precompute.phase3.loader import load_phase3
+    from nba_precompute.backfill import run_backfill
+
+    out = Path(args.out)
+    print(f"== generating the demo season ({args.scenario or 'default'}) into {out}")
+    write_season(out, season_year=2021, seed=args.seed, scenario=args.scenario)
+    loaded = load_phase3(out, _warehouse())
+    print(f"== loaded into {os.environ.get('NBA_PRECOMPUTE_WAREHOUSE')}")
+    print(loaded.summary().to_string(index=False))
+    print(f"== backfilling {args.start}..{args.end}")
+    return run_backfill(args.start, args.end, list(ASSETS))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="nba-precompute", description=__doc__.split("\n")[0])
+    parser.add_argument("--warehouse", metavar="PATH",
+                        help="DuckDB warehouse file (env NBA_PRECOMPUTE_WAREHOUSE; default .nba_precompute/warehouse.duckdb)")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("load-phase3", help="validate and load a folder of Phase 3 Parquet files")
+    p.add_argument("folder", type=Path)
+    p.set_defaults(func=cmd_load_phase3)
+
+    p = sub.add_parser("generate-demo", help="write a deterministic synthetic Phase 3 season")
+    p.add_argument("--out", type=Path, required=True)
+    p.add_argument("--season-year", type=int, default=2021)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--scenario", default=None, help="e.g. nov-2021-gaps")
+    p.set_defaults(func=cmd_generate_demo)
+
+    p = sub.add_parser("demo", help="the main job: generate and load the demo season, backfill, report coverage")
+    p.add_argument("--out", type=Path, default=Path(".nba_precompute") / "demo-phase3")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--scenario", default="nov-2021-gaps")
+    p.add_argument("--start", type=_date, default=dt.date(2021, 11, 5))
+    p.add_argument("--end", type=_date, default=dt.date(2021, 11, 30))
+    p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser("backfill", help="materialize a date range of the Phase 4 assets through Dagster")
+    p.add_argument("--start", type=_date, required=True)
+    p.add_argument("--end", type=_date, required=True)
+    p.add_argument("--assets", type=_assets, default=list(ASSETS))
+    p.set_defaults(func=cmd_backfill)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.warehouse:
+        os.environ["NBA_PRECOMPUTE_WAREHOUSE"] = str(args.warehouse)
+    os.environ.setdefault("NBA_PRECOMPUTE_WAREHOUSE", str(Path(".nba_precompute") / "warehouse.duckdb"))
+    try:
+        return args.func(args)
+    except Exception as exc:  # a clear one-line error for known failures, no traceback
+        from nba_precompute.phase3.loader import Phase3ValidationError
+        from nba_precompute.warehouse import WarehouseError
+
+        if isinstance(exc, (Phase3ValidationError, WarehouseError)):
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        raise
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,22 @@
+"""The code location: one Definitions object with everything `dagster dev` shows."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from nba_precompute.assets import build_precompute_assets
+from nba_precompute.phase3.specs import phase3_specs
+from nba_precompute.resources import storage_kind, warehouse_from_env
+
+
+def build_definitions() -> dg.Definitions:
+    kind = storage_kind()
+    return dg.Definitions(
+        assets=[*phase3_specs(kind), *build_precompute_assets(kind)],
+        resources={"warehouse": warehouse_from_env()},
+        # In process: one DuckDB writer at a time, and ~6 s instead of ~25 s per run here.
+        executor=dg.in_process_executor,
+    )
+
+
+defs = build_definitions()

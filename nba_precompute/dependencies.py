@@ -1,0 +1,243 @@
+"""Dependency rules (PRECOMPUTE.md §5) as data, and their evaluation for many dates at once.
+
+A rule counts something in one upstream table for date D and compares it with a requirement
+that may depend on the slate size N(D), the teams playing T(D) and the settings. Rules are
+evaluated in every mode (a daily run and a backfill are the same code path). Pure pandas.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+import pandas as pd
+
+from nba_precompute.failures import missing_dependency_clause
+from nba_precompute.features.windows import played_games
+from nba_precompute.phase3.contract import (
+    PLAYER_GAME_SUMMARY,
+    TEAM_DEFENSE_GAME_SUMMARY,
+    TEAM_OFFENSE_GAME_SUMMARY,
+    UPCOMING_PLAYER_GAME_CONTEXT,
+    UPCOMING_TEAM_GAME_CONTEXT,
+    Table,
+)
+from nba_precompute.season import SeasonCalendar
+from nba_precompute.settings import SETTINGS, Settings
+from nba_precompute.tables import PCF, PDC, PSZA, TDZA
+
+LOOKBACK, DATE_MATCH = "lookback", "date_match"
+
+
+@dataclass(frozen=True)
+class RuleContext:
+    """What rules count over: the per-date calendar frame (with N and T) and the input frames."""
+
+    days: pd.DataFrame  # analysis_date, season_year, days, teams (T), slate (N)
+    inputs: dict[str, pd.DataFrame]  # by table fqn
+    calendar: SeasonCalendar
+    settings: Settings
+
+
+@dataclass(frozen=True)
+class Rule:
+    number: int
+    asset: str
+    upstream: Table
+    kind: str
+    counted: str
+    count: Callable[[RuleContext], np.ndarray]
+    required: Callable[[pd.DataFrame, Settings], np.ndarray]
+
+
+# --- counters ---------------------------------------------------------------------------------
+def _nth_game_dates(games: pd.DataFrame, entity: str, n: int) -> pd.DataFrame:
+    """Per (entity, season_year): the date of its n-th game (entities with fewer are absent)."""
+    g = games.sort_values([entity, "season_year", "game_date"], kind="mergesort")
+    nth = g.groupby([entity, "season_year"]).nth(n - 1)
+    return nth[[entity, "season_year", "game_date"]].rename(columns={"game_date": "nth_date"})
+
+
+def _entities_with_history(table: str, entity: str, min_games: Callable[[int], int]):
+    """Count entities of season s(D) with >= min_games(days(D)) games this season before D."""
+
+    def count(ctx: RuleContext) -> np.ndarray:
+        games = ctx.inputs[table]
+        if table == PLAYER_GAME_SUMMARY.fqn:
+            games = played_games(games)
+        games = games.assign(game_date=pd.to_datetime(games["game_date"]))
+        days = ctx.days
+        need = np.array([min_games(int(d)) if pd.notna(d) else 0 for d in days["days"]])
+        found = np.zeros(len(days), dtype=np.int64)
+        for n in np.unique(need[need > 0]):
+            nth = _nth_game_dates(games, entity, int(n))
+            for season, group in nth.groupby("season_year"):
+                sorted_dates = np.sort(group["nth_date"].to_numpy(dtype="datetime64[ns]"))
+                mask = (need == n) & (days["season_year"].to_numpy(dtype="float64") == float(season))
+                found[mask] = np.searchsorted(
+                    sorted_dates, days.loc[mask, "analysis_date"].to_numpy(dtype="datetime64[ns]"), side="left"
+                )
+        return found
+
+    return count
+
+
+def _slate_players_with_games(min_games: int):
+    def count(ctx: RuleContext) -> np.ndarray:
+        games = played_games(ctx.inputs[PLAYER_GAME_SUMMARY.fqn])
+        games = games.assign(game_date=pd.to_datetime(games["game_date"]))
+        nth = _nth_game_dates(games, "player_lookup", min_games)
+        slate = _slate_pairs(ctx)
+        pairs = slate.merge(nth, on=["player_lookup", "season_year"], how="inner")
+        ok = pairs[pairs["nth_date"] < pairs["analysis_date"]]
+        return _per_date(ok.groupby("analysis_date")["player_lookup"].nunique(), ctx)
+
+    return count
+
+
+def _teams_on_date_with_games(ctx: RuleContext) -> np.ndarray:
+    togs = ctx.inputs[TEAM_OFFENSE_GAME_SUMMARY.fqn]
+    togs = togs.assign(game_date=pd.to_datetime(togs["game_date"]))
+    first = _nth_game_dates(togs, "team_abbr", 1)
+    teams = ctx.calendar.teams_by_date.rename(columns={"game_date": "analysis_date"})
+    teams = teams.merge(ctx.days[["analysis_date", "season_year"]], on="analysis_date")
+    pairs = teams.merge(first, on=["team_abbr", "season_year"], how="inner")
+    ok = pairs[pairs["nth_date"] < pairs["analysis_date"]]
+    return _per_date(ok.groupby("analysis_date")["team_abbr"].nunique(), ctx)
+
+
+def _distinct_on_date(table: str, column: str, date_column: str = "game_date"):
+    def count(ctx: RuleContext) -> np.ndarray:
+        frame = ctx.inputs[table]
+        dates = pd.to_datetime(frame[date_column])
+        return _per_date(frame.groupby(dates)[column].nunique(), ctx)
+
+    return count
+
+
+def _rows_on_date(table: str):
+    def count(ctx: RuleContext) -> np.ndarray:
+        frame = ctx.inputs[table]
+        return _per_date(pd.to_datetime(frame["analysis_date"]).value_counts(), ctx)
+
+    return count
+
+
+def _slate_pairs(ctx: RuleContext) -> pd.DataFrame:
+    upcg = ctx.inputs[UPCOMING_PLAYER_GAME_CONTEXT.fqn]
+    slate = pd.DataFrame(
+        {"analysis_date": pd.to_datetime(upcg["game_date"]), "player_lookup": upcg["player_lookup"]}
+    ).drop_duplicates()
+    return slate.merge(ctx.days[["analysis_date", "season_year"]], on="analysis_date")
+
+
+def _per_date(counts: pd.Series, ctx: RuleContext) -> np.ndarray:
+    counts.index = pd.to_datetime(counts.index)
+    return counts.reindex(ctx.days["analysis_date"]).fillna(0).astype(np.int64).to_numpy()
+
+
+# --- requirements -----------------------------------------------------------------------------
+def _const(name: str):
+    return lambda days, s: np.full(len(days), getattr(s, name), dtype=np.int64)
+
+
+def _slate_ratio(ratio_name: str):
+    return lambda days, s: np.array(
+        [max(1, math.ceil(getattr(s, ratio_name) * n)) for n in days["slate"]], dtype=np.int64
+    )
+
+
+def _teams_ratio(days, s):
+    return np.array([math.ceil(s.dep_ratio * t) for t in days["teams"]], dtype=np.int64)
+
+
+def _players_per_team(days, s):
+    return (s.upcg_min_players_per_team * days["teams"]).to_numpy(dtype=np.int64)
+
+
+PGS, TOGS, TDGS = PLAYER_GAME_SUMMARY, TEAM_OFFENSE_GAME_SUMMARY, TEAM_DEFENSE_GAME_SUMMARY
+UPCG, UTGC = UPCOMING_PLAYER_GAME_CONTEXT, UPCOMING_TEAM_GAME_CONTEXT
+
+RULES: tuple[Rule, ...] = (
+    Rule(1, "psza", PGS, LOOKBACK, "players with >= m_p(D) played games",
+         _entities_with_history(PGS.fqn, "player_lookup", SETTINGS.psza_min_games), _const("dep_psza_history_players")),
+    Rule(2, "tdza", TDGS, LOOKBACK, "teams with >= m_t(D) games",
+         _entities_with_history(TDGS.fqn, "defending_team_abbr", SETTINGS.tdza_min_games),
+         _const("dep_tdza_history_teams")),
+    Rule(3, "pdc", PGS, LOOKBACK, "slate players with >= 3 played games",
+         _slate_players_with_games(SETTINGS.pdc_absolute_min_games), _slate_ratio("dep_ratio_pdc")),
+    Rule(4, "pdc", TOGS, LOOKBACK, "teams playing on D with >= 1 game", _teams_on_date_with_games, _teams_ratio),
+    Rule(5, "pdc", UPCG, DATE_MATCH, "distinct players", _distinct_on_date(UPCG.fqn, "player_lookup"), _players_per_team),
+    Rule(6, "pdc", PSZA, DATE_MATCH, "rows", _rows_on_date(PSZA.fqn), _const("dep_psza_min_for_pdc_pcf")),
+    Rule(7, "pcf", UPCG, DATE_MATCH, "distinct players", _distinct_on_date(UPCG.fqn, "player_lookup"), _players_per_team),
+    Rule(8, "pcf", UTGC, DATE_MATCH, "distinct teams", _distinct_on_date(UTGC.fqn, "team_abbr"), _teams_ratio),
+    Rule(9, "pcf", PSZA, DATE_MATCH, "rows", _rows_on_date(PSZA.fqn), _const("dep_psza_min_for_pdc_pcf")),
+    Rule(10, "pcf", TDZA, DATE_MATCH, "rows", _rows_on_date(TDZA.fqn), _const("dep_tdza_min_rows")),
+    Rule(11, "mlfs", UPCG, DATE_MATCH, "distinct players", _distinct_on_date(UPCG.fqn, "player_lookup"), _players_per_team),
+    Rule(12, "mlfs", PDC, DATE_MATCH, "rows", _rows_on_date(PDC.fqn), _slate_ratio("dep_ratio_pdc")),
+    Rule(13, "mlfs", PCF, DATE_MATCH, "rows", _rows_on_date(PCF.fqn), _slate_ratio("dep_ratio")),
+    Rule(14, "mlfs", PSZA, DATE_MATCH, "rows", _rows_on_date(PSZA.fqn), _const("dep_psza_min_for_mlfs")),
+    Rule(15, "mlfs", TDZA, DATE_MATCH, "rows", _rows_on_date(TDZA.fqn), _const("dep_tdza_min_rows")),
+)
+
+
+def rules_for(asset: str) -> tuple[Rule, ...]:
+    return tuple(r for r in RULES if r.asset == asset)
+
+
+def rule_for(asset: str, upstream_fqn: str) -> Rule | None:
+    """The rule of `asset` on an upstream table (used by coverage to re-evaluate a clause)."""
+    return next((r for r in rules_for(asset) if r.upstream.fqn == upstream_fqn), None)
+
+
+def slate_sizes(upcg: pd.DataFrame, dates: pd.DatetimeIndex) -> np.ndarray:
+    """N(D): distinct player_lookup on UPCG at D."""
+    counts = upcg.groupby(pd.to_datetime(upcg["game_date"]))["player_lookup"].nunique()
+    counts.index = pd.to_datetime(counts.index)
+    return counts.reindex(dates).fillna(0).astype(np.int64).to_numpy()
+
+
+def evaluate(asset: str, days: pd.DataFrame, inputs: dict[str, pd.DataFrame], calendar: SeasonCalendar,
+             settings: Settings = SETTINGS) -> pd.DataFrame:
+    """One row per (date, rule): found, required, ok and the failure clause (when not ok).
+
+    `days` is calendar.frame(dates) for the dates that reached the dependency step; it gains a
+    `slate` column (N) when UPCG is among the inputs.
+    """
+    days = days.reset_index(drop=True).copy()
+    upcg = inputs.get(UPCG.fqn)
+    days["slate"] = slate_sizes(upcg, pd.DatetimeIndex(days["analysis_date"])) if upcg is not None else 0
+    ctx = RuleContext(days, inputs, calendar, settings)
+    parts = []
+    for rule in rules_for(asset):
+        found = rule.count(ctx) if len(days) else np.zeros(0, dtype=np.int64)
+        required = rule.required(days, settings) if len(days) else np.zeros(0, dtype=np.int64)
+        parts.append(
+            pd.DataFrame(
+                {
+                    "analysis_date": days["analysis_date"].to_numpy(),
+                    "rule": rule.number,
+                    "upstream": rule.upstream.fqn,
+                    "kind": rule.kind,
+                    "found": found,
+                    "required": required,
+                }
+            )
+        )
+    if not parts:
+        return pd.DataFrame(columns=["analysis_date", "rule", "upstream", "kind", "found", "required", "ok", "clause"])
+    out = pd.concat(parts, ignore_index=True)
+    out["ok"] = out["found"] >= out["required"]
+    out["clause"] = [
+        None if ok else missing_dependency_clause(up, d, f, r)
+        for ok, up, d, f, r in zip(out["ok"], out["upstream"], out["analysis_date"], out["found"], out["required"])
+    ]
+    return out.sort_values(["analysis_date", "rule"]).reset_index(drop=True)
+
+
+def failure_reasons(verdicts: pd.DataFrame) -> pd.Series:
+    """Per failing date: the clauses of its failing rules, in table order, joined by '; '."""
+    failing = verdicts[~verdicts["ok"]]
+    return failing.groupby("analysis_date")["clause"].agg("; ".join)
