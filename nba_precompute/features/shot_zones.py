@@ -130,22 +130,12 @@ def join_notes(parts: Sequence[tuple[np.ndarray, str]], n: int) -> np.ndarray:
     return np.where(out == "", None, out).astype(object)
 
 
-def typed_frame(columns: dict, asset: str) -> pd.DataFrame:
-    """The output frame with exactly output_columns(asset), in order."""
-    frame = pd.DataFrame(columns)
-    return frame[output_columns(asset)]
-
-
 def string_column(values) -> pd.Series:
     s = pd.Series(values, dtype="object")
     return s.where(s.notna(), None)
 
 
 # --- psza ----------------------------------------------------------------------------------------
-def _empty_rows() -> pd.DataFrame:
-    return _assemble({c: [] for c in output_columns(PROCESSOR)}, n=0)
-
-
 def compute_psza(
     pgs: pd.DataFrame, calendar: SeasonCalendar, dates, settings: Settings = SETTINGS
 ) -> FeatureResult:
@@ -202,8 +192,7 @@ def compute_psza(
         default="balanced",
     ).astype(object)
 
-    total_shots = pd.array(np.where(np.isfinite(total10) & (total10 != 0), total10, np.nan), dtype="Float64")
-    total_shots = pd.array(total_shots.round(0), dtype="Int64")
+    total_shots = np.where(np.isfinite(total10) & (total10 != 0), total10, np.nan)  # NULL if 0
 
     notes = join_notes([(np.isnan(att10[z]), f"{z} zone data unavailable") for z in ZONES], len(pairs))
 
@@ -236,7 +225,7 @@ def compute_psza(
         "early_season_flag": need < W10,
         "calculation_notes": notes,
     }
-    rows = _assemble(cols, n=len(pairs))
+    rows = assemble(PROCESSOR, cols, ints=_INT_COLUMNS, bools=_BOOL_COLUMNS, strings=_STRING_COLUMNS)
     rows = rows[ok].reset_index(drop=True)
     return FeatureResult(rows=rows, failures=failures, candidates=candidates, extras=None)
 
@@ -254,20 +243,20 @@ _STRING_COLUMNS = (
 )
 
 
-def _assemble(cols: dict, n: int) -> pd.DataFrame:
+def assemble(asset: str, cols: dict, *, ints=(), bools=(), strings=()) -> pd.DataFrame:
+    """The output frame: exactly output_columns(asset) in order, with the storage dtypes
+    (datetime64[ns] date, Int64, boolean, object strings with None, float64 with NaN)."""
     out = {}
-    for name in output_columns(PROCESSOR):
+    for name in output_columns(asset):
         v = cols[name]
         if name == "analysis_date":
-            out[name] = pd.Series(pd.to_datetime(np.asarray(v, dtype="datetime64[ns]")), dtype="datetime64[ns]")
-        elif name in _INT_COLUMNS:
-            out[name] = pd.Series(pd.array(v, dtype="Int64"))
-        elif name in _BOOL_COLUMNS:
+            out[name] = pd.Series(np.asarray(v, dtype="datetime64[ns]"), dtype="datetime64[ns]")
+        elif name in ints:
+            out[name] = pd.Series(pd.array(np.asarray(v, dtype="float64"), dtype="Int64"))
+        elif name in bools:
             out[name] = pd.Series(pd.array(np.asarray(v, dtype=bool), dtype="boolean"))
-        elif name in _STRING_COLUMNS:
+        elif name in strings:
             out[name] = string_column(list(v))
         else:
             out[name] = pd.Series(np.asarray(v, dtype="float64"), dtype="float64")
-    frame = pd.DataFrame(out)
-    assert len(frame) == n
-    return frame[output_columns(PROCESSOR)]
+    return pd.DataFrame(out)[output_columns(asset)]
