@@ -70,7 +70,10 @@ def season_candidate_windows(
     g = g[g["season_year"].notna() & g[entity].notna()]
     g["season_year"] = g["season_year"].astype("int64")
     openers = pd.DataFrame(
-        {"season_year": [s.season_year for s in calendar.seasons], "_opener": [s.opener for s in calendar.seasons]}
+        {
+            "season_year": [s.season_year for s in calendar.seasons],
+            "_opener": [s.opener for s in calendar.seasons],
+        }
     )
     openers["season_year"] = openers["season_year"].astype("int64")
     g = g.merge(openers, on="season_year", how="inner")
@@ -93,12 +96,9 @@ def insufficient_failures(processor: str, pairs: pd.DataFrame, entity: str, actu
     need = np.asarray(need, dtype=np.int64)
     if len(pairs) == 0:
         return fl.empty_failures()
-    combos = pd.DataFrame({"a": actual, "m": need})
-    distinct = combos.drop_duplicates()
-    texts = {
-        (a, m): fl.insufficient_games_reason(int(a), int(m)) for a, m in zip(distinct["a"], distinct["m"])
-    }
-    reasons = pd.Series(list(zip(actual, need))).map(texts).tolist()
+    pairs_of_counts = list(zip(actual.tolist(), need.tolist()))
+    texts = {c: fl.insufficient_games_reason(*c) for c in set(pairs_of_counts)}
+    reasons = [texts[c] for c in pairs_of_counts]
     return fl.failure_frame(
         processor_name=processor,
         analysis_date=list(pairs["analysis_date"]),
@@ -117,7 +117,8 @@ def stored(values, decimals: int) -> np.ndarray:
 
 def tiers(n: np.ndarray, bounds: Sequence[tuple[int, str]], otherwise: str) -> np.ndarray:
     """First label whose lower bound n reaches (bounds in descending order)."""
-    return np.select([n >= b for b, _ in bounds], [label for _, label in bounds], default=otherwise).astype(object)
+    conditions = [n >= b for b, _ in bounds]
+    return np.select(conditions, [label for _, label in bounds], default=otherwise).astype(object)
 
 
 def join_notes(parts: Sequence[tuple[np.ndarray, str]], n: int) -> np.ndarray:
@@ -232,7 +233,8 @@ def compute_psza(
 
 def _sample_quality(n: np.ndarray, window: int) -> np.ndarray:
     # n >= W excellent; n >= floor(0.7 W) good; n >= floor(0.5 W) limited; else insufficient
-    return tiers(n, [(window, "excellent"), ((7 * window) // 10, "good"), (window // 2, "limited")], "insufficient")
+    bounds = [(window, "excellent"), ((7 * window) // 10, "good"), (window // 2, "limited")]
+    return tiers(n, bounds, "insufficient")
 
 
 _INT_COLUMNS = ("games_in_sample_10", "games_in_sample_20", "total_shots_last_10")

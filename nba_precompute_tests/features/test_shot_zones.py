@@ -25,7 +25,8 @@ def schedule(*seasons: tuple[int, str, str]) -> pd.DataFrame:
         for i, day in enumerate((first, last)):
             rows.append(
                 dict(
-                    game_id=f"00{season % 100}{i:06d}", game_date=pd.Timestamp(day).date(), season_year=season,
+                    game_id=f"00{season % 100}{i:06d}", game_date=pd.Timestamp(day).date(),
+                    season_year=season,
                     home_team_abbr="AAA", away_team_abbr="BBB", game_status=3,
                     is_regular_season=True, is_playoffs=False,
                 )
@@ -50,10 +51,12 @@ def game(player, day, *, opener=OPENER, season=2022, paint=(0, 0), mid=(0, 0), t
         fg_makes = sum(x for x in (pm, mm, tm) if x is not None)
     return dict(
         player_lookup=player, universal_player_id=upid, player_name=player.title(),
-        game_id=game_id or f"{season % 100:02d}{day:04d}{player[:4]:>4}", game_date=date.date(), season_year=season,
+        game_id=game_id or f"{season % 100:02d}{day:04d}{player[:4]:>4}", game_date=date.date(),
+        season_year=season,
         team_abbr="AAA", opponent_team_abbr="BBB", home_game=True, starter=True,
         is_active=active, is_dnp=dnp, minutes_played=minutes, points=points,
-        fg_makes=fg_makes, fg_attempts=fga, three_pt_makes=tm, three_pt_attempts=ta, ft_makes=0, ft_attempts=fta,
+        fg_makes=fg_makes, fg_attempts=fga, three_pt_makes=tm, three_pt_attempts=ta,
+        ft_makes=0, ft_attempts=fta,
         offensive_rebounds=0, defensive_rebounds=0, assists=0, turnovers=0,
         paint_makes=pm, paint_attempts=pa, mid_range_makes=mm, mid_range_attempts=ma,
         assisted_fg_makes=assisted, unassisted_fg_makes=unassisted, usage_rate=20.0, ts_pct=0.5,
@@ -63,8 +66,8 @@ def game(player, day, *, opener=OPENER, season=2022, paint=(0, 0), mid=(0, 0), t
 
 def frame(rows) -> pd.DataFrame:
     df = pd.DataFrame(rows)
-    for c in ["points", "fg_makes", "fg_attempts", "three_pt_makes", "three_pt_attempts", "ft_makes", "ft_attempts",
-              "paint_makes", "paint_attempts", "mid_range_makes", "mid_range_attempts",
+    for c in ["points", "fg_makes", "fg_attempts", "three_pt_makes", "three_pt_attempts", "ft_makes",
+              "ft_attempts", "paint_makes", "paint_attempts", "mid_range_makes", "mid_range_attempts",
               "assisted_fg_makes", "unassisted_fg_makes", "season_year"]:
         df[c] = pd.array(df[c].astype("object").where(df[c].notna(), None), dtype="Int64")
     df["minutes_played"] = df["minutes_played"].astype("float64")
@@ -94,7 +97,8 @@ def check_contract(result):
          failures[["analysis_date", "entity_id"]].rename(columns={"entity_id": "player_lookup"})]
     )
     assert not got.duplicated().any()
-    assert set(map(tuple, got.to_numpy())) == set(map(tuple, candidates[["analysis_date", "player_lookup"]].to_numpy()))
+    expected = candidates[["analysis_date", "player_lookup"]].to_numpy()
+    assert set(map(tuple, got.to_numpy())) == set(map(tuple, expected))
     if len(failures):
         assert set(failures["failure_category"]) == {"INSUFFICIENT_DATA"}
         assert set(failures["processor_name"]) == {"psza"}
@@ -143,11 +147,12 @@ def test_l10_l20_windows_rates_and_pct():
     assert r["games_in_sample_10"] == 10 and r["games_in_sample_20"] == 20
     assert (r["sample_quality_10"], r["sample_quality_20"]) == ("excellent", "excellent")
     # L10 = games 13..22: paint 60/30, mid 20/10, three 20/10, Att 100
-    assert (r["paint_rate_last_10"], r["mid_range_rate_last_10"], r["three_pt_rate_last_10"]) == (60.0, 20.0, 20.0)
+    rates = (r["paint_rate_last_10"], r["mid_range_rate_last_10"], r["three_pt_rate_last_10"])
+    assert rates == (60.0, 20.0, 20.0)
     assert r["total_shots_last_10"] == 100
     assert (r["paint_pct_last_10"], r["mid_range_pct_last_10"], r["three_pt_pct_last_10"]) == (0.5, 0.5, 0.5)
-    assert (r["paint_attempts_per_game"], r["mid_range_attempts_per_game"], r["three_pt_attempts_per_game"]) == (
-        6.0, 2.0, 2.0)
+    per_game = [r[f"{z}_attempts_per_game"] for z in ("paint", "mid_range", "three_pt")]
+    assert per_game == [6.0, 2.0, 2.0]
     # L20 = games 3..22: paint 40+60 = 100 of 200 attempts; makes 10+30 = 40
     assert r["paint_rate_last_20"] == 50.0
     assert r["paint_pct_last_20"] == 0.4
@@ -218,14 +223,16 @@ def test_no_attempts_gives_null_rates_but_zero_per_game():
 def test_null_zone_in_window_nulls_window_sums_only():
     # hal: paint NULL in game 5 (in L20, not in L10); ian: mid NULL in game 20 (in L10)
     rows = [game("hal", d, paint=None if d == 5 else (2, 1), mid=(1, 0), three=(1, 1)) for d in range(1, 21)]
-    rows += [game("ian", d, paint=(2, 1), mid=None if d == 20 else (1, 0), three=(1, 1)) for d in range(1, 21)]
+    rows += [game("ian", d, paint=(2, 1), mid=None if d == 20 else (1, 0), three=(1, 1))
+             for d in range(1, 21)]
     res = run(rows, [D30])
     hal, ian = row(res, "hal"), row(res, "ian")
     assert hal["paint_rate_last_10"] == 50.0 and hal["calculation_notes"] is None
     assert is_null(hal["paint_rate_last_20"]) and is_null(hal["paint_pct_last_20"])
-    assert all(is_null(ian[c]) for c in ("paint_rate_last_10", "mid_range_rate_last_10", "three_pt_rate_last_10",
-                                         "total_shots_last_10", "primary_scoring_zone", "mid_range_pct_last_10",
-                                         "mid_range_attempts_per_game", "paint_rate_last_20"))
+    for c in ("paint_rate_last_10", "mid_range_rate_last_10", "three_pt_rate_last_10", "total_shots_last_10",
+              "primary_scoring_zone", "mid_range_pct_last_10", "mid_range_attempts_per_game",
+              "paint_rate_last_20"):
+        assert is_null(ian[c]), c
     assert ian["paint_pct_last_10"] == 0.5 and ian["paint_attempts_per_game"] == 2.0
     assert ian["three_pt_pct_last_10"] == 1.0
     assert ian["calculation_notes"] == "mid_range zone data unavailable"
@@ -238,8 +245,8 @@ def test_season_without_zone_data():
     r = row(run(rows, [d]), "zed")
     for c in ("paint_rate_last_10", "mid_range_rate_last_10", "three_pt_rate_last_10", "total_shots_last_10",
               "paint_pct_last_10", "mid_range_pct_last_10", "paint_attempts_per_game",
-              "mid_range_attempts_per_game", "paint_rate_last_20", "paint_pct_last_20", "primary_scoring_zone",
-              "assisted_rate_last_10"):
+              "mid_range_attempts_per_game", "paint_rate_last_20", "paint_pct_last_20",
+              "primary_scoring_zone", "assisted_rate_last_10"):
         assert is_null(r[c]), c
     assert r["three_pt_pct_last_10"] == 0.333
     assert r["three_pt_attempts_per_game"] == 3.0
@@ -277,7 +284,8 @@ def test_minimum_games_ramp_by_days_since_opener():
     assert (g14["sample_quality_10"], g14["data_quality_tier"]) == ("good", "medium")
     # day 21: m_p = min(3 + 7, 9) = 9 (still early); day 22: m_p = 10
     assert row(res, "eve", day(21))["early_season_flag"]
-    assert (f.loc[(day(21), "gus")]["expected_game_count"], f.loc[(day(21), "gus")]["actual_game_count"]) == (9, 7)
+    rec = f.loc[(day(21), "gus")]
+    assert (rec["expected_game_count"], rec["actual_game_count"]) == (9, 7)
     e22 = row(res, "eve", day(22))
     assert not e22["early_season_flag"] and e22["games_in_sample_20"] == 20
     rec = f.loc[(day(22), "fay")]
@@ -318,8 +326,10 @@ def test_range_equals_single_dates_and_accepts_date_objects():
     dates = [(OPENER + pd.Timedelta(days=d)).date() for d in range(0, 45)]
     ranged = run(rows, dates)
     singles = [run(rows, [d]) for d in dates]
-    pd.testing.assert_frame_equal(ranged.rows, pd.concat([s.rows for s in singles], ignore_index=True))
-    pd.testing.assert_frame_equal(ranged.failures, pd.concat([s.failures for s in singles], ignore_index=True))
+    for part in ("rows", "failures", "candidates"):
+        pd.testing.assert_frame_equal(
+            getattr(ranged, part), pd.concat([getattr(s, part) for s in singles], ignore_index=True)
+        )
 
 
 def test_off_season_dates_have_no_candidates():
