@@ -29,7 +29,7 @@ def run_backfill(start: dt.date, end: dt.date, assets: list[str]) -> int:
     )
     elapsed = time.perf_counter() - t0
     for event in result.get_asset_materialization_events():
-        mat = event.asset_materialization
+        mat = event.materialization
         meta = mat.metadata
         print(
             f"{mat.asset_key.to_user_string():5s} rows={meta['rows'].value:6d} "

@@ -63,6 +63,24 @@ def cmd_backfill(args) -> int:
     return run_backfill(args.start, args.end, args.assets)
 
 
+def cmd_coverage(args) -> int:
+    from nba_precompute.coverage.cli import run_coverage
+
+    return run_coverage(args, _warehouse())
+
+
+def cmd_explain(args) -> int:
+    from nba_precompute.coverage.cli import run_explain
+
+    return run_explain(args.asset[0], args.date, _warehouse())
+
+
+def cmd_check(args) -> int:
+    from nba_precompute.checks.audit import run_check
+
+    return run_check(args, _warehouse())
+
+
 def cmd_demo(args) -> int:
     from nba_precompute.phase3.demo import write_season
     from nba_precompute.phase3.loader import load_phase3
@@ -108,6 +126,28 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--end", type=_date, required=True)
     p.add_argument("--assets", type=_assets, default=list(ASSETS))
     p.set_defaults(func=cmd_backfill)
+
+    p = sub.add_parser("coverage", help="per-date partition status of the Phase 4 assets over a range")
+    p.add_argument("--start", type=_date, required=True)
+    p.add_argument("--end", type=_date, required=True)
+    p.add_argument("--assets", type=_assets, default=list(ASSETS))
+    p.add_argument("--format", choices=["table", "csv", "json", "md"], default="table")
+    p.add_argument("--dates", action="store_true", help="also print the per-date grid")
+    p.add_argument("--explain", action="store_true", help="print the root-cause chain of every failed date")
+    p.add_argument("--heatmap", type=Path, metavar="FILE", help="write an assets x dates heatmap (.png or .html)")
+    p.set_defaults(func=cmd_coverage)
+
+    p = sub.add_parser("explain", help="root-cause chain(s) of an (asset, date)")
+    p.add_argument("asset", type=_assets)
+    p.add_argument("date", type=_date)
+    p.set_defaults(func=cmd_explain)
+
+    p = sub.add_parser("check", help="run the asset checks over stored tables (no recomputation)")
+    p.add_argument("--start", type=_date, required=True)
+    p.add_argument("--end", type=_date, required=True)
+    p.add_argument("--assets", type=_assets, default=list(ASSETS))
+    p.add_argument("--json", type=Path, metavar="FILE", help="also write the results as JSON ('-' for stdout)")
+    p.set_defaults(func=cmd_check)
     return parser
 
 
