@@ -27,7 +27,7 @@ from nba_precompute.features.slate import (
     with_season,
 )
 from nba_precompute.features.windows import played_games
-from nba_precompute.season import SeasonCalendar, day_numbers
+from nba_precompute.season import SeasonCalendar
 from nba_precompute.settings import SETTINGS
 
 ASSET = "pdc"
@@ -60,7 +60,7 @@ def compute_pdc(
     w = season_index(played_games(pgs), "player_lookup", calendar).locate(u)
     H = s.pdc_max_season_games
     n_h = w.count(H)
-    since_last = day_numbers(u["analysis_date"]) - last_game_day(w)
+    since_last = w.qdays - last_game_day(w)  # days from the last game in H to D
 
     insufficient = n_h < s.pdc_absolute_min_games
     stale = ~insufficient & (since_last > s.pdc_stale_days)

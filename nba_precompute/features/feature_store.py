@@ -82,24 +82,35 @@ def source_chain(phase4=None, default=None, phase3=None, phase3_ok=None, n: int 
     return values, codes.astype(np.int8)
 
 
-def quality(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """(feature_quality_score 2 dp, quality_tier, data_source, default_feature_count) of a
-    (rows x 25) source-code matrix."""
-    defaults = ((codes == DEFAULT) | (codes == MISSING)).sum(axis=1)
-    score = WEIGHTS[codes].sum(axis=1) / codes.shape[1] if codes.shape[0] else np.zeros(0)
-    score = np.where(defaults >= 5, np.minimum(score, 49.0), np.where(defaults >= 1, np.minimum(score, 69.0), score))
-    score = round_half_away(score, 2)
-    tier = np.select(
+def quality_tier(score) -> np.ndarray:
+    """gold >= 95, silver >= 85, bronze >= 70, poor >= 50, else critical."""
+    score = np.asarray(score, dtype=float)
+    return np.select(
         [score >= 95, score >= 85, score >= 70, score >= 50], ["gold", "silver", "bronze", "poor"], "critical"
     ).astype(object)
+
+
+def data_source_of(codes: np.ndarray) -> np.ndarray:
+    """Over the 16 Phase-4-primary features: phase4 if >= 90 % are phase4, else phase4_partial if
+    >= 50 % phase4, else phase3 if >= 50 % phase3, else mixed."""
     primary = codes[:, list(PHASE4_PRIMARY)]
     k = len(PHASE4_PRIMARY)
     n4 = (primary == PHASE4).sum(axis=1)
     n3 = (primary == PHASE3).sum(axis=1)
-    data_source = np.select(
+    return np.select(
         [n4 >= 0.9 * k, n4 >= 0.5 * k, n3 >= 0.5 * k], ["phase4", "phase4_partial", "phase3"], "mixed"
     ).astype(object)
-    return score, tier, data_source, defaults
+
+
+def quality(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(feature_quality_score 2 dp, quality_tier, data_source, default_feature_count) of a
+    (rows x 25) source-code matrix. The score is Σ weights / 25, capped at 49 with >= 5 default
+    or missing features, else at 69 with >= 1."""
+    defaults = ((codes == DEFAULT) | (codes == MISSING)).sum(axis=1)
+    score = WEIGHTS[codes].sum(axis=1) / codes.shape[1] if codes.shape[0] else np.zeros(0)
+    score = np.where(defaults >= 5, np.minimum(score, 49.0), np.where(defaults >= 1, np.minimum(score, 69.0), score))
+    score = round_half_away(score, 2)
+    return score, quality_tier(score), data_source_of(codes), defaults
 
 
 def _sources_json(codes: np.ndarray) -> list[str]:

@@ -46,6 +46,11 @@ def as_dates(values) -> pd.Series:
     return s.dt.normalize().astype("datetime64[ns]")
 
 
+def _days(values) -> np.ndarray:
+    """Midnight datetimes as int64 days since the epoch (as season.day_numbers, without re-parsing)."""
+    return np.asarray(pd.DatetimeIndex(values).to_numpy(dtype="datetime64[D]")).astype(np.int64)
+
+
 # --- slate and team context -------------------------------------------------------------------
 def _latest(frame: pd.DataFrame, dates, key: str) -> pd.DataFrame:
     """Rows of `frame` with game_date in dates, one per (game_date, key): the latest processed_at
@@ -146,11 +151,12 @@ def season_index(games: pd.DataFrame, entity: str, calendar: SeasonCalendar) -> 
     (season_year = s(D) and opener(s(D)) <= game_date < D)."""
     g = games.copy()
     g["game_date"] = as_dates(g["game_date"]).to_numpy()
-    opener = {s.season_year: s.opener for s in calendar.seasons}
-    season = pd.to_numeric(g["season_year"], errors="coerce")
-    opens = pd.to_datetime(season.map(opener))
-    g = g[season.notna().to_numpy() & (g["game_date"] >= opens).fillna(False).to_numpy()].copy()
-    g["season_year"] = pd.to_numeric(g["season_year"]).astype("int64")
+    opener_day = {s.season_year: int(_days([s.opener])[0]) for s in calendar.seasons}
+    season = pd.Series(pd.to_numeric(g["season_year"], errors="coerce").to_numpy(dtype=float))
+    opens = season.map(opener_day).to_numpy(dtype=float)  # NaN: a season the calendar does not know
+    keep = ~np.isnan(opens) & (_days(g["game_date"]) >= np.nan_to_num(opens, nan=np.inf))
+    g = g[keep].copy()
+    g["season_year"] = season[keep].astype("int64").to_numpy()
     return GameIndex(g, [entity, "season_year"])
 
 
