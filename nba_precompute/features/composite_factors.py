@@ -38,6 +38,7 @@ from nba_precompute.features.slate import (
     split_missing_context,
 )
 from nba_precompute.season import SeasonCalendar
+from nba_precompute.settings import SETTINGS, Settings
 
 ASSET = "pcf"
 PSZA_COLUMNS = [
@@ -123,15 +124,28 @@ def usage_spike(projected, baseline, star_teammates_out) -> np.ndarray:
     return np.clip(s, -3.0, 3.0)
 
 
+# --- text helpers (vectorised) ---------------------------------------------------------------
+def _text(values) -> np.ndarray:
+    """Numbers as text, element-wise: ints as 35, floats as their shortest repr (10.0, 12.75)."""
+    return np.asarray(values).astype(str).astype(object)
+
+
+def _join(items, sep: str, n: int) -> np.ndarray:
+    """Per row, the texts of the (mask, text) items whose mask holds, joined by sep; None if none."""
+    out = np.full(n, "", dtype=object)
+    for mask, text in items:
+        text = np.broadcast_to(np.asarray(text, dtype=object), (n,))
+        out = np.where(mask, np.where(out == "", text, out + sep + text), out)
+    return np.where(out == "", None, out)
+
+
 # --- JSON helpers ------------------------------------------------------------------------------
 def _py_float(values) -> list:
-    x = as_float(values)
-    return [None if np.isnan(v) else float(v) for v in x]
+    return [None if v != v else v for v in as_float(values).tolist()]  # v != v: NaN
 
 
 def _py_int(values) -> list:
-    x = as_float(values)
-    return [None if np.isnan(v) else int(v) for v in x]
+    return [None if v != v else int(v) for v in as_float(values).tolist()]
 
 
 def _py_bool(values) -> list:
@@ -151,9 +165,12 @@ def compute_pcf(
     tdza_rows: pd.DataFrame | None,
     calendar: SeasonCalendar,
     dates,
+    settings: Settings = SETTINGS,
 ) -> FeatureResult:
-    """`calendar` is accepted for a uniform signature; pcf reads only rows dated D."""
-    del calendar
+    """pcf rows, entity failures and candidates for every date of `dates`. `calendar` and
+    `settings` are accepted for a uniform signature: pcf reads only rows dated D, and its factor
+    rules are formulas of the spec, not configuration."""
+    del calendar, settings
     sl = slate(upcg, dates)
     candidates = candidates_of(sl)
     u, missing = split_missing_context(sl, ASSET)
@@ -187,30 +204,25 @@ def compute_pcf(
     total_s = round_half_away(total, 2)
 
     # completeness
-    present = np.column_stack([
+    present = [
         u["days_rest"].notna().to_numpy(),
         u["projected_usage_rate"].notna().to_numpy(),
         u["pace_differential"].notna().to_numpy(),
         p_exists,
         t_exists,
-    ]) if len(u) else np.zeros((0, 5), dtype=bool)
-    completeness = present.sum(axis=1) / 5.0
-    missing_fields = [
-        ", ".join(name for name, ok in zip(COMPLETENESS_ITEMS, row) if not ok) or None for row in present
     ]
+    completeness = np.sum(present, axis=0) / 5.0 if len(u) else np.zeros(0)
+    missing_fields = _join([(~ok, name) for ok, name in zip(present, COMPLETENESS_ITEMS)], ", ", len(u))
 
     # warnings (on the stored values)
-    w_fatigue = fatigue_score < 50
-    w_matchup = np.abs(mismatch_s) > 8
-    w_total = np.abs(total_s) > 12
-    warnings = [
-        "; ".join(
-            ([f"EXTREME_FATIGUE: {int(f)}"] if wf else [])
-            + ([f"EXTREME_MATCHUP: {float(m)}"] if wm else [])
-            + ([f"EXTREME_ADJUSTMENT: {float(tt)}"] if wt else [])
-        ) or None
-        for f, m, tt, wf, wm, wt in zip(fatigue_score, mismatch_s, total_s, w_fatigue, w_matchup, w_total)
-    ]
+    warnings = _join(
+        [
+            (fatigue_score < 50, "EXTREME_FATIGUE: " + _text(fatigue_score)),
+            (np.abs(mismatch_s) > 8, "EXTREME_MATCHUP: " + _text(mismatch_s)),
+            (np.abs(total_s) > 12, "EXTREME_ADJUSTMENT: " + _text(total_s)),
+        ],
+        "; ", len(u),
+    )
 
     # factor_context (JSON, keys in the spec's order; raw inputs before defaults, NULL -> null)
     mismatch_type = np.select([mismatch_s > 2, mismatch_s < -2], ["favorable", "unfavorable"], "neutral")
@@ -222,7 +234,9 @@ def compute_pcf(
     trend = np.where(np.isnan(change), None,
                      np.select([change > 2, change < -2], ["spike", "drop"], "stable").astype(object))
     rule_names = list(rules)
-    rule_points = np.column_stack([rules[r] for r in rule_names]) if len(u) else np.zeros((0, len(rules)), int)
+    rule_points = (
+        np.column_stack([rules[r] for r in rule_names]) if len(u) else np.zeros((0, len(rules)), int)
+    )
     adjustments = [[f"{name}: {int(pts):+d}" for name, pts in zip(rule_names, row) if pts != 0]
                    for row in rule_points]
     zone_used = np.where(both, zone, None)
@@ -282,7 +296,7 @@ def compute_pcf(
             "total_composite_adjustment": total_s,
             "data_completeness_pct": completeness,
             "missing_data_fields": missing_fields,
-            "has_warnings": [w is not None for w in warnings],
+            "has_warnings": pd.notna(warnings),
             "warning_details": warnings,
             "factor_context": context,
         }

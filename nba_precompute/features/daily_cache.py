@@ -28,7 +28,7 @@ from nba_precompute.features.slate import (
 )
 from nba_precompute.features.windows import played_games
 from nba_precompute.season import SeasonCalendar
-from nba_precompute.settings import SETTINGS
+from nba_precompute.settings import SETTINGS, Settings
 
 ASSET = "pdc"
 PSZA_COLUMNS = ["universal_player_id", "primary_scoring_zone", "paint_rate_last_10", "three_pt_rate_last_10"]
@@ -46,8 +46,9 @@ def compute_pdc(
     psza_rows: pd.DataFrame | None,
     calendar: SeasonCalendar,
     dates,
+    settings: Settings = SETTINGS,
 ) -> FeatureResult:
-    s = SETTINGS
+    s = settings
     sl = slate(upcg, dates)
     candidates = candidates_of(sl)
     u, missing = split_missing_context(sl, ASSET)
@@ -87,6 +88,10 @@ def compute_pdc(
     # Team pace / offensive rating: the team's 10 most recent TOGS games this season before D.
     tw = season_index(togs, "team_abbr", calendar).locate(u)
 
+    early = n_h < s.early_season_games
+    reasons = {int(n): insufficient_played_reason(int(n), s.early_season_games) for n in np.unique(n_h[early])}
+    early_reason = pd.Series(np.where(early, n_h, -1)).map(reasons).to_numpy(dtype=object)
+
     def agg(values) -> np.ndarray:
         return round_half_away(values, AGGREGATE_DP)
 
@@ -109,7 +114,9 @@ def compute_pdc(
             "games_played_season": n_h,
             "player_usage_rate_season": agg(w.mean("usage_rate", H)),
             # percent: 100 * window sums (NULL unless non-NULL in every game of L10)
-            "assisted_rate_last_10": agg(100.0 * safe_ratio(w.sum("assisted_fg_makes", 10), w.sum("fg_makes", 10))),
+            "assisted_rate_last_10": agg(
+                100.0 * safe_ratio(w.sum("assisted_fg_makes", 10), w.sum("fg_makes", 10))
+            ),
             "team_pace_last_10": agg(tw.mean("pace", s.team_window)),
             "team_off_rating_last_10": agg(tw.mean("offensive_rating", s.team_window)),
             **{c: u[c] for c in COPIED_FROM_UPCG},
@@ -117,11 +124,8 @@ def compute_pdc(
             "paint_rate_last_10": u["p_paint_rate_last_10"],
             "three_pt_rate_last_10": u["p_three_pt_rate_last_10"],
             "shot_zone_data_available": u["p_exists"],
-            "early_season_flag": n_h < s.early_season_games,
-            "insufficient_data_reason": [
-                insufficient_played_reason(int(n), s.early_season_games) if n < s.early_season_games else None
-                for n in n_h
-            ],
+            "early_season_flag": early,
+            "insufficient_data_reason": early_reason,
         }
     )
     rows = conform(ASSET, out[ok])

@@ -40,7 +40,7 @@ from nba_precompute.features.slate import (
 )
 from nba_precompute.features.windows import GameIndex, played_games
 from nba_precompute.season import SeasonCalendar
-from nba_precompute.settings import SETTINGS
+from nba_precompute.settings import SETTINGS, Settings
 from nba_precompute.tables import FEATURE_NAMES
 
 ASSET = "mlfs"
@@ -57,7 +57,9 @@ PDC_COLUMNS = [
     "games_in_last_7_days", "minutes_avg_last_10", "team_pace_last_10", "team_off_rating_last_10",
 ]
 PCF_COLUMNS = ["fatigue_score", "shot_zone_mismatch_score", "pace_score", "usage_spike_score"]
-PSZA_COLUMNS = ["universal_player_id", "paint_rate_last_10", "mid_range_rate_last_10", "three_pt_rate_last_10"]
+PSZA_COLUMNS = [
+    "universal_player_id", "paint_rate_last_10", "mid_range_rate_last_10", "three_pt_rate_last_10",
+]
 TDZA_COLUMNS = ["defensive_rating_last_15", "opponent_pace"]
 
 
@@ -108,7 +110,8 @@ def quality(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.n
     or missing features, else at 69 with >= 1."""
     defaults = ((codes == DEFAULT) | (codes == MISSING)).sum(axis=1)
     score = WEIGHTS[codes].sum(axis=1) / codes.shape[1] if codes.shape[0] else np.zeros(0)
-    score = np.where(defaults >= 5, np.minimum(score, 49.0), np.where(defaults >= 1, np.minimum(score, 69.0), score))
+    cap = np.select([defaults >= 5, defaults >= 1], [49.0, 69.0], np.inf)
+    score = np.minimum(score, cap)
     score = round_half_away(score, 2)
     return score, quality_tier(score), data_source_of(codes), defaults
 
@@ -139,8 +142,9 @@ def compute_mlfs(
     togs: pd.DataFrame,
     calendar: SeasonCalendar,
     dates,
+    settings: Settings = SETTINGS,
 ) -> FeatureResult:
-    s = SETTINGS
+    s = settings
     sl = slate(upcg, dates)
     candidates = candidates_of(sl)
     u, missing = split_missing_context(sl, ASSET)

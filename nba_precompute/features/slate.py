@@ -102,7 +102,9 @@ def split_missing_context(slate_rows: pd.DataFrame, processor: str) -> tuple[pd.
 
 
 # --- Phase 4 producers at analysis_date = D ----------------------------------------------------
-def phase4_on(rows: pd.DataFrame | None, dates, key: str, columns: Sequence[str], prefix: str) -> pd.DataFrame:
+def phase4_on(
+    rows: pd.DataFrame | None, dates, key: str, columns: Sequence[str], prefix: str
+) -> pd.DataFrame:
     """A producer's rows for the dates, one per (analysis_date, key), reduced to `columns`
     renamed `<prefix><column>`, plus `<prefix>exists` = True (for left merges).
 
@@ -136,7 +138,9 @@ def merge_exists(left: pd.DataFrame, right: pd.DataFrame, left_on: list[str], ri
 
 
 # --- "this season before D" --------------------------------------------------------------------
-def with_season(frame: pd.DataFrame, calendar: SeasonCalendar, date_column: str = "analysis_date") -> pd.DataFrame:
+def with_season(
+    frame: pd.DataFrame, calendar: SeasonCalendar, date_column: str = "analysis_date"
+) -> pd.DataFrame:
     """`frame` plus season_year = s(D) as int64 (NO_SEASON off-season), for season-keyed windows."""
     cal = calendar.frame(frame[date_column].unique())[["analysis_date", "season_year"]]
     season = dict(zip(cal["analysis_date"], cal["season_year"].fillna(NO_SEASON).astype("int64")))
@@ -197,7 +201,10 @@ def conform(asset: str, frame: pd.DataFrame) -> pd.DataFrame:
     out = {}
     for col in output_columns(asset):
         typ = types[col]
-        v = frame[col].reset_index(drop=True) if col in frame.columns else pd.Series([None] * n, dtype="object")
+        if col in frame.columns:
+            v = frame[col].reset_index(drop=True)
+        else:
+            v = pd.Series([None] * n, dtype="object")
         if typ == "DATE":
             out[col] = as_dates(v)
         elif typ == "INT64":

@@ -58,8 +58,9 @@ NEUTRAL = dict(
     processed_at=T0,
 )
 ALL_NULL = {k: None for k in (
-    "back_to_back", "days_rest", "games_in_last_7_days", "minutes_in_last_7_days", "avg_minutes_per_game_last_7",
-    "back_to_backs_last_14_days", "player_age", "projected_usage_rate", "avg_usage_rate_last_7_games",
+    "back_to_back", "days_rest", "games_in_last_7_days", "minutes_in_last_7_days",
+    "avg_minutes_per_game_last_7", "back_to_backs_last_14_days", "player_age", "projected_usage_rate",
+    "avg_usage_rate_last_7_games",
     "pace_differential", "opponent_pace_last_10", "star_teammates_out",
 )}
 
@@ -126,9 +127,11 @@ def context_of(row) -> dict:
           "avg_minutes_per_game_last_7": 36.0, "back_to_backs_last_14_days": 3, "player_age": 36}, 35,
          ["back_to_back: -15", "games_in_last_7_days: -10", "minutes_in_last_7_days: -10",
           "avg_minutes_per_game_last_7: -8", "back_to_backs_last_14_days: -12", "player_age: -10"]),
-        # defaults back_to_back[FALSE] days_rest[1] games[3] minutes[200] avg[30] b2b14[0] age[25]: no rule fires
+        # defaults back_to_back[FALSE] days_rest[1] games[3] minutes[200] avg[30] b2b14[0] age[25]:
+        # no rule fires
         (ALL_NULL, 100, []),
-        ({"days_rest": None, "games_in_last_7_days": 4}, 90, ["games_in_last_7_days: -10"]),  # days_rest[1]: no bonus
+        # days_rest[1]: no bonus
+        ({"days_rest": None, "games_in_last_7_days": 4}, 90, ["games_in_last_7_days: -10"]),
     ],
 )
 def test_fatigue_rules(overrides, score, adjustments):
@@ -145,7 +148,8 @@ def test_fatigue_context_stores_raw_inputs_before_defaults():
     fatigue = context_of(one(**ALL_NULL))["fatigue"]
     assert list(fatigue) == [
         "back_to_back", "days_rest", "games_in_last_7_days", "minutes_in_last_7_days",
-        "avg_minutes_per_game_last_7", "back_to_backs_last_14_days", "player_age", "adjustments", "final_score",
+        "avg_minutes_per_game_last_7", "back_to_backs_last_14_days", "player_age", "adjustments",
+        "final_score",
     ]
     assert all(fatigue[k] is None for k in list(fatigue)[:7])
 
@@ -194,7 +198,8 @@ def test_mismatch_context_and_type():
               t=tdza(three_pt_defense_vs_league_avg=3.0, weakest_zone="perimeter"))
     assert context_of(row)["shot_zone"] == {
         "primary_scoring_zone": "perimeter", "zone_used": "perimeter", "player_zone_rate": 45.0,
-        "opponent_defense_vs_league_avg": 3.0, "opponent_weakest_zone": "perimeter", "mismatch_type": "favorable",
+        "opponent_defense_vs_league_avg": 3.0, "opponent_weakest_zone": "perimeter",
+        "mismatch_type": "favorable",
     }
     low = one(p=psza(), t=tdza(paint_defense_vs_league_avg=-2.5))
     assert context_of(low)["shot_zone"]["mismatch_type"] == "unfavorable"
@@ -253,8 +258,8 @@ def test_usage_trend(proj, base, trend):
 def test_total_uses_unrounded_scores():
     row = one(p=psza(), t=tdza(paint_defense_vs_league_avg=6.0), back_to_back=True, pace_differential=3.0,
               projected_usage_rate=24.0, avg_usage_rate_last_7_games=20.0, star_teammates_out=1)
-    assert (row["fatigue_score"], row["shot_zone_mismatch_score"], row["pace_score"], row["usage_spike_score"]) == (
-        85, 7.2, 1.5, 1.4)
+    scores = ["fatigue_score", "shot_zone_mismatch_score", "pace_score", "usage_spike_score"]
+    assert [row[c] for c in scores] == [85, 7.2, 1.5, 1.4]
     # -0.75 + 7.2 + 1.5 + 1.38 = 9.33 (the rounded usage 1.4 would give 9.35)
     assert row["total_composite_adjustment"] == 9.33
     assert not row["has_warnings"] and row["warning_details"] is None
@@ -267,7 +272,8 @@ def test_warnings():
                   pace_differential=10.0, projected_usage_rate=40.0, avg_usage_rate_last_7_games=20.0)
     assert extreme["total_composite_adjustment"] == 12.75  # -3.25 + 10 + 3 + 3
     assert extreme["has_warnings"]
-    assert extreme["warning_details"] == "EXTREME_FATIGUE: 35; EXTREME_MATCHUP: 10.0; EXTREME_ADJUSTMENT: 12.75"
+    assert extreme["warning_details"] == (
+        "EXTREME_FATIGUE: 35; EXTREME_MATCHUP: 10.0; EXTREME_ADJUSTMENT: 12.75")
     rested = one(p=psza(paint_rate_last_10=100.0), t=tdza(paint_defense_vs_league_avg=9.0),
                  pace_differential=10.0, projected_usage_rate=40.0, avg_usage_rate_last_7_games=20.0)
     assert rested["warning_details"] == "EXTREME_MATCHUP: 10.0; EXTREME_ADJUSTMENT: 16.0"
@@ -296,29 +302,31 @@ def test_factor_context_is_exact_json_in_spec_order():
     row = one(
         p=psza(primary_scoring_zone="paint", paint_rate_last_10=60.0), t=tdza(paint_defense_vs_league_avg=4.0,
                                                                               weakest_zone="mid_range"),
-        utgc=[dict(team_abbr="AAA", game_id="0022200100", game_date=D, opponent_team_abbr="BBB", game_total=221.5,
-                   game_spread=-3.5, processed_at=T0)],
+        utgc=[dict(team_abbr="AAA", game_id="0022200100", game_date=D, opponent_team_abbr="BBB",
+                   game_total=221.5, game_spread=-3.5, processed_at=T0)],
         back_to_back=True, player_age=None, star_teammates_out=None, pace_differential=2.5,
         opponent_pace_last_10=101.25, projected_usage_rate=23.0,
     )
     expected = {
-        "fatigue": {"back_to_back": True, "days_rest": 1, "games_in_last_7_days": 2, "minutes_in_last_7_days": 100.0,
-                    "avg_minutes_per_game_last_7": 30.0, "back_to_backs_last_14_days": 0, "player_age": None,
+        "fatigue": {"back_to_back": True, "days_rest": 1, "games_in_last_7_days": 2,
+                    "minutes_in_last_7_days": 100.0, "avg_minutes_per_game_last_7": 30.0,
+                    "back_to_backs_last_14_days": 0, "player_age": None,
                     "adjustments": ["back_to_back: -15"], "final_score": 85},
         "shot_zone": {"primary_scoring_zone": "paint", "zone_used": "paint", "player_zone_rate": 60.0,
                       "opponent_defense_vs_league_avg": 4.0, "opponent_weakest_zone": "mid_range",
                       "mismatch_type": "favorable"},
         "pace": {"pace_differential": 2.5, "opponent_pace_last_10": 101.25, "game_total": 221.5,
                  "game_spread": -3.5, "environment": "fast"},
-        "usage": {"projected_usage_rate": 23.0, "avg_usage_rate_last_7_games": 20.0, "star_teammates_out": None,
-                  "trend": "spike"},
+        "usage": {"projected_usage_rate": 23.0, "avg_usage_rate_last_7_games": 20.0,
+                  "star_teammates_out": None, "trend": "spike"},
     }
     assert row["factor_context"] == json.dumps(expected, sort_keys=False)
 
 
 def test_team_context_uses_latest_utgc_row_and_is_null_when_absent():
     utgc = [dict(team_abbr="AAA", game_id="g", game_date=D, game_total=200.0, processed_at=T0),
-            dict(team_abbr="AAA", game_id="g", game_date=D, game_total=230.0, processed_at=T0 + pd.Timedelta(1, "h")),
+            dict(team_abbr="AAA", game_id="g", game_date=D, game_total=230.0,
+                 processed_at=T0 + pd.Timedelta(1, "h")),
             dict(team_abbr="BBB", game_id="g", game_date=D, game_total=999.0, processed_at=T0)]
     assert context_of(one(utgc=utgc))["pace"]["game_total"] == 230.0
     pace = context_of(one())["pace"]
@@ -336,7 +344,8 @@ def test_rows_failures_and_candidates():
     assert str(res.rows["fatigue_score"].dtype) == "Int64"
     assert str(res.rows["has_warnings"].dtype) == "boolean"
     assert res.failures["entity_id"].tolist() == ["bob", "cat"]
-    assert res.failures["failure_reason"].tolist() == ["UPCG row lacks team_abbr", "UPCG row lacks opponent_team_abbr"]
+    assert res.failures["failure_reason"].tolist() == [
+        "UPCG row lacks team_abbr", "UPCG row lacks opponent_team_abbr"]
     assert res.candidates["player_lookup"].tolist() == ["amy", "bob", "cat", "dan"]
 
 
@@ -378,13 +387,15 @@ def test_real_month_ranged_equals_date_by_date(shared_data_dir):
     cal = SeasonCalendar(t["nba_reference.schedule"])
     frame = cal.frame(pd.date_range("2022-11-01", "2022-11-30"))
     dates = list(frame.loc[frame["is_game_date"], "analysis_date"])
-    upcg, utgc = t["nba_analytics.upcoming_player_game_context"], t["nba_analytics.upcoming_team_game_context"]
+    upcg = t["nba_analytics.upcoming_player_game_context"]
+    utgc = t["nba_analytics.upcoming_team_game_context"]
     # simple psza / tdza stand-ins: a row for every slate player / team, zones cycling
     slate = upcg[pd.to_datetime(upcg["game_date"]).isin(dates)]
     zones = np.array(["paint", "perimeter", "mid_range", "balanced"], dtype=object)
     p = pd.DataFrame({"analysis_date": slate["game_date"], "player_lookup": slate["player_lookup"],
                       "primary_scoring_zone": zones[np.arange(len(slate)) % 4],
-                      "paint_rate_last_10": 40.0, "mid_range_rate_last_10": 25.0, "three_pt_rate_last_10": 35.0}
+                      "paint_rate_last_10": 40.0, "mid_range_rate_last_10": 25.0,
+                      "three_pt_rate_last_10": 35.0}
                      ).reindex(columns=PSZA.column_names)
     teams = utgc[pd.to_datetime(utgc["game_date"]).isin(dates)]
     td = pd.DataFrame({"analysis_date": teams["game_date"], "team_abbr": teams["team_abbr"],
@@ -397,3 +408,9 @@ def test_real_month_ranged_equals_date_by_date(shared_data_dir):
     assert len(ranged.rows) == len(ranged.candidates) == len(slate)
     assert ranged.rows["fatigue_score"].between(0, 100).all()
     assert ranged.rows["total_composite_adjustment"].between(-21, 16).all()
+
+
+def test_empty_slate():
+    res = run([], dates=[dt.date(2022, 12, 25)])
+    assert list(res.rows.columns) == output_columns("pcf")
+    assert len(res.rows) == len(res.failures) == len(res.candidates) == 0

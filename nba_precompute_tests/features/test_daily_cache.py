@@ -118,7 +118,8 @@ def base_inputs():
         *[game("edge", dt.date(2022, 10, 18 + i), 10) for i in range(4)],  # last 10-21: 30 days
     ]
     togs = [
-        dict(game_id=f"t{i}", game_date=nov(1 + i), season_year=2022, team_abbr="AAA", opponent_team_abbr="BBB",
+        dict(game_id=f"t{i}", game_date=nov(1 + i), season_year=2022, team_abbr="AAA",
+             opponent_team_abbr="BBB",
              home_game=True, win_flag=True, points=100, possessions=100.0, pace=90.0 + i,
              offensive_rating=100.0 + 2 * i, processed_at=T0)
         for i in range(12)
@@ -291,6 +292,20 @@ def test_ranged_equals_date_by_date_synthetic():
     assert on_d2.loc["rookie", "games_played_season"] == 3
 
 
+def test_datetime64_inputs_give_the_same_result():
+    pgs, togs, upcg, psza = base_inputs()
+    expected = run()
+    as64 = run(
+        pgs=pgs.assign(game_date=pd.to_datetime(pgs["game_date"]).astype("datetime64[us]")),
+        togs=togs.assign(game_date=pd.to_datetime(togs["game_date"])),
+        upcg=upcg.assign(game_date=pd.to_datetime(upcg["game_date"]).astype("datetime64[s]")),
+        psza=psza.assign(analysis_date=pd.to_datetime(psza["analysis_date"])),
+        dates=[pd.Timestamp(D)],
+    )
+    pd.testing.assert_frame_equal(expected.rows, as64.rows)
+    pd.testing.assert_frame_equal(expected.failures, as64.failures)
+
+
 def test_empty_slate():
     res = run(dates=[dt.date(2022, 12, 25)])
     assert len(res.rows) == 0 and len(res.failures) == 0 and len(res.candidates) == 0
@@ -326,7 +341,8 @@ def test_real_month_ranged_equals_date_by_date(shared_data_dir):
     single = [compute_pdc(pgs, togs, upcg, psza, cal, [d]) for d in dates]
     pd.testing.assert_frame_equal(ranged.rows, pd.concat([s.rows for s in single], ignore_index=True))
     pd.testing.assert_frame_equal(ranged.failures, pd.concat([s.failures for s in single], ignore_index=True))
-    pd.testing.assert_frame_equal(ranged.candidates, pd.concat([s.candidates for s in single], ignore_index=True))
+    pd.testing.assert_frame_equal(ranged.candidates,
+                                  pd.concat([s.candidates for s in single], ignore_index=True))
     assert len(ranged.rows) + len(ranged.failures) == len(ranged.candidates)
     assert len(ranged.rows) > 0.9 * len(ranged.candidates)
 

@@ -94,7 +94,8 @@ def rows_of(table: Table, records) -> pd.DataFrame:
 
 def pdc_row(player, date=D, **kw):
     row = dict(analysis_date=date, player_lookup=player, points_avg_last_5=21.5, points_avg_last_10=20.25,
-               points_avg_season=19.75, points_std_last_10=4.5, games_in_last_7_days=2, minutes_avg_last_10=33.0,
+               points_avg_season=19.75, points_std_last_10=4.5, games_in_last_7_days=2,
+               minutes_avg_last_10=33.0,
                team_pace_last_10=99.5, team_off_rating_last_10=115.25)
     return {**row, **kw}
 
@@ -112,7 +113,8 @@ def psza_row(player, date=D, **kw):
 
 
 def tdza_row(team="BBB", date=D, **kw):
-    return {**dict(analysis_date=date, team_abbr=team, defensive_rating_last_15=110.5, opponent_pace=98.75), **kw}
+    row = dict(analysis_date=date, team_abbr=team, defensive_rating_last_15=110.5, opponent_pace=98.75)
+    return {**row, **kw}
 
 
 # "amy": 12 games this season, the last five (oldest first) 10, 10, 10, 20, 20; 3 FT makes each.
@@ -197,7 +199,8 @@ def test_missing_psza_caps_quality_at_69():
 
 # --- phase3 fallbacks and defaults --------------------------------------------------------------
 def test_phase3_fallbacks_defaults_and_the_49_cap():
-    bob = [game("bob", dt.date(2022, 11, 10 + i), p, minutes_played=20.0) for i, p in enumerate([5, 10, 15, 20, 25, 30])]
+    bob = [game("bob", dt.date(2022, 11, 10 + i), p, minutes_played=20.0)
+           for i, p in enumerate([5, 10, 15, 20, 25, 30])]
     row = only(run([ctx("bob", games_in_last_7_days=4)], bob, aaa_games()), "bob")
     assert features(row)[:5] == [20.0, 17.5, 17.5, 5.0, 4.0]  # L5 mean, L mean, S mean, default, u.games
     assert features(row)[5:9] == [50.0, 0.0, 0.0, 0.0]
@@ -321,7 +324,8 @@ def test_f12_without_pdc_uses_l_and_zero_base_gives_zero():
     [(3, 12, 10, 0.25), (1, 3, 5, 0.333333333), (15, 20, 6, 0.5), (3, 12, 4, 0.15), (0, 0, 6, 0.15)],
 )
 def test_f21_free_throw_share(ft, points, n, value):
-    games = [game("amy", dt.date(2022, 11, 1 + i), points, ft_makes=ft, ft_attempts=max(ft, 1)) for i in range(n)]
+    games = [game("amy", dt.date(2022, 11, 1 + i), points, ft_makes=ft, ft_attempts=max(ft, 1))
+             for i in range(n)]
     row = only(run([ctx("amy")], games))
     assert row["f21_pct_free_throw"] == value and sources(row)["21"] == "calculated"
 
@@ -427,7 +431,8 @@ def test_ranged_equals_date_by_date():
     assert on_d2["f21_pct_free_throw"] == 0.246666667  # L now holds the game on D: (27 + 10) / (110 + 40)
     assert on_d2["f24_team_win_pct"] == 0.571428571  # and TG the AAA game on D: 4 / 7
     # no pdc row for amy on D2: f00 falls back to L's five most recent (10, 10, 20, 20, 40)
-    assert (on_d2["f00_points_avg_last_5"], sources(on_d2)["0"], sources(on_d2)["5"]) == (20.0, "phase3", "phase4")
+    assert on_d2["f00_points_avg_last_5"] == 20.0
+    assert (sources(on_d2)["0"], sources(on_d2)["5"]) == ("phase3", "phase4")
 
 
 # --- the real 2022-23 season -------------------------------------------------------------------
@@ -442,7 +447,8 @@ def test_real_month_ranged_equals_date_by_date_and_spot_values(shared_data_dir):
     frame = cal.frame(pd.date_range("2022-11-01", "2022-11-30"))
     dates = list(frame.loc[frame["is_game_date"], "analysis_date"])
     pgs, togs = t["nba_analytics.player_game_summary"], t["nba_analytics.team_offense_game_summary"]
-    upcg, utgc = t["nba_analytics.upcoming_player_game_context"], t["nba_analytics.upcoming_team_game_context"]
+    upcg = t["nba_analytics.upcoming_player_game_context"]
+    utgc = t["nba_analytics.upcoming_team_game_context"]
     pdc = compute_pdc(pgs, togs, upcg, None, cal, dates).rows
     pcf = compute_pcf(upcg, utgc, None, None, cal, dates).rows
     ranged = compute_mlfs(pdc, pcf, None, None, pgs, upcg, togs, cal, dates)
@@ -452,8 +458,10 @@ def test_real_month_ranged_equals_date_by_date_and_spot_values(shared_data_dir):
 
     # spot values, straight from the Phase 3 tables
     d = pd.Timestamp("2022-11-21")
-    row = ranged.rows[(ranged.rows["player_lookup"] == "jaysontatum") & (ranged.rows["analysis_date"] == d)].iloc[0]
-    p = pgs[(pgs["player_lookup"] == "jaysontatum") & pgs["is_active"] & ~pgs["is_dnp"] & pgs["points"].notna()].copy()
+    rows = ranged.rows
+    row = rows[(rows["player_lookup"] == "jaysontatum") & (rows["analysis_date"] == d)].iloc[0]
+    p = pgs[(pgs["player_lookup"] == "jaysontatum") & pgs["is_active"] & ~pgs["is_dnp"]
+            & pgs["points"].notna()].copy()
     p["game_date"] = pd.to_datetime(p["game_date"])
     last = p[(p["game_date"] < d) & (p["game_date"] >= d - pd.Timedelta(days=60))].sort_values(
         ["game_date", "game_id"], ascending=False).head(10)
@@ -462,3 +470,9 @@ def test_real_month_ranged_equals_date_by_date_and_spot_values(shared_data_dir):
     assert row["f24_team_win_pct"] == round(tm["win_flag"].sum() / len(tm), 9)
     assert row["f00_points_avg_last_5"] == round(last["points"].head(5).astype(float).mean(), 4)
     assert sources(row)["0"] == "phase4"
+
+
+def test_empty_slate():
+    res = run([], amy_games(), aaa_games(), dates=[dt.date(2022, 12, 25)])
+    assert list(res.rows.columns) == output_columns("mlfs")
+    assert len(res.rows) == len(res.failures) == len(res.candidates) == 0

@@ -63,7 +63,8 @@ def schedule() -> pd.DataFrame:
 
 
 def upcg(records):
-    base = dict(game_id="0022200100", game_date=D1, team_abbr="AAA", opponent_team_abbr="BBB", processed_at=T0)
+    base = dict(game_id="0022200100", game_date=D1, team_abbr="AAA", opponent_team_abbr="BBB",
+                processed_at=T0)
     return table_frame(UPCOMING_PLAYER_GAME_CONTEXT, [{**base, **r} for r in records])
 
 
@@ -107,7 +108,8 @@ def test_slate_accepts_any_date_representation(dates):
 def test_latest_team_context_one_row_per_team():
     frame = table_frame(UPCOMING_TEAM_GAME_CONTEXT, [
         dict(team_abbr="AAA", game_id="g", game_date=D1, game_total=200.0, processed_at=T0),
-        dict(team_abbr="AAA", game_id="g", game_date=D1, game_total=210.0, processed_at=T0 + pd.Timedelta(1, "h")),
+        dict(team_abbr="AAA", game_id="g", game_date=D1, game_total=210.0,
+             processed_at=T0 + pd.Timedelta(1, "h")),
         dict(team_abbr="BBB", game_id="g", game_date=D1, game_total=None, processed_at=T0),
         dict(team_abbr="AAA", game_id="h", game_date=D2, game_total=220.0, processed_at=T0),
     ])
@@ -156,8 +158,9 @@ def test_season_index_keeps_only_this_season_from_its_opener():
         "season_year": [2021, 2022, 2022, 2022],  # b is a pre-opener (preseason) row
         "points": [50, 40, 10, 99],
     })
-    q = with_season(pd.DataFrame({"analysis_date": pd.to_datetime([D1, "2022-06-01"]), "player_lookup": ["amy"] * 2}),
-                    cal)
+    queries = pd.DataFrame({"analysis_date": pd.to_datetime([D1, "2022-06-01"]),
+                            "player_lookup": ["amy"] * 2})
+    q = with_season(queries, cal)
     assert q["season_year"].tolist() == [2022, NO_SEASON]
     w = season_index(games, "player_lookup", cal).locate(q)
     assert w.count().tolist() == [1, 0]  # only game c: a is last season, b pre-opener, d is on D
@@ -191,7 +194,8 @@ def test_conform_types_and_order():
     assert out["analysis_date"].dtype == "datetime64[ns]"
     assert str(out["games_played_season"].dtype) == "Int64"
     assert out["games_played_season"].isna().tolist() == [True, False]
-    assert out["points_avg_last_5"].dtype == "float64" and np.isnan(out["points_avg_last_5"][1])  # Inf -> NULL
+    assert out["points_avg_last_5"].dtype == "float64"
+    assert np.isnan(out["points_avg_last_5"][1])  # Inf -> NULL
     assert str(out["early_season_flag"].dtype) == "boolean"
     assert out["primary_scoring_zone"].tolist() == ["paint", None]
     assert out["universal_player_id"].tolist() == [None, None]
