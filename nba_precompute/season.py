@@ -95,4 +95,6 @@ def to_dates(values) -> pd.DatetimeIndex:
 
 def day_numbers(dates) -> np.ndarray:
     """Dates as int64 days since the epoch (for vectorised searches)."""
+    if isinstance(dates, (pd.Series, pd.Index)) and pd.api.types.is_datetime64_dtype(dates.dtype):
+        return dates.to_numpy(dtype="datetime64[D]").astype(np.int64)  # already dates: no re-parse
     return pd.to_datetime(dates).to_numpy(dtype="datetime64[D]").astype(np.int64)
