@@ -1,0 +1,120 @@
+"""`coverage_report`: the coverage of the five Phase 4 assets as an asset of the Dagster UI.
+
+Unpartitioned, downstream of psza, tdza, pdc, pcf and mlfs; materialized on demand (the
+Materialize button, with optional config) and every morning by `coverage_report_schedule`. Each
+materialization reads the warehouse and this Dagster instance and carries:
+
+* `range_report` (markdown): the §9 range table, missing dates, Dagster disagreements, failed checks
+* `per_date` (markdown): the per-date grid, one column per asset, Dagster's status in brackets
+* `heatmap` (markdown with the PNG inline) and `heatmap_png` / `heatmap_html` (file paths)
+* `root_causes` (markdown): the root-cause chain of every failed date
+* numeric counts (`expected`, `data_dates`, `date_level_failures`, `missing`,
+  `dagster_disagreements`, `incomplete_assets`, and `<asset>_missing` / `<asset>_data_dates` /
+  `<asset>_date_level_failures` per asset), which the UI plots over materializations.
+
+Window: `end` defaults to the latest analysis_date in the Phase 4 tables or the failure table
+(today when they are empty), `start` to `end - (days - 1)`, `days` to 30.
+"""
+
+# (no `from __future__ import annotations`: Dagster resolves the config annotation at definition time)
+import datetime as dt
+from pathlib import Path
+
+import dagster as dg
+
+from nba_precompute.coverage import heatmap, report
+from nba_precompute.coverage.load import Coverage, latest_data_date, load_coverage
+from nba_precompute.settings import ASSETS
+from nba_precompute.warehouse import Warehouse
+
+COVERAGE_ASSET = "coverage_report"
+
+
+class CoverageReportConfig(dg.Config):
+    start: str | None = None  # "YYYY-MM-DD"; default end - (days - 1)
+    end: str | None = None  # "YYYY-MM-DD"; default the latest analysis_date in the warehouse
+    days: int = 30
+
+
+def report_window(config: CoverageReportConfig, warehouse: Warehouse, today: dt.date | None = None
+                  ) -> tuple[dt.date, dt.date]:
+    end = dt.date.fromisoformat(config.end) if config.end else (latest_data_date(warehouse) or today or dt.date.today())
+    start = dt.date.fromisoformat(config.start) if config.start else end - dt.timedelta(days=max(1, config.days) - 1)
+    if start > end:
+        raise dg.Failure(f"coverage_report: start {start} is after end {end}")
+    return start, end
+
+
+def coverage_metadata(cov: Coverage, png: bytes | None = None, files: dict[str, Path] | None = None) -> dict:
+    """The materialization metadata of a coverage (see the module docstring)."""
+    r = cov.report
+    meta: dict = {
+        "start": str(cov.start),
+        "end": str(cov.end),
+        "dates": dg.MetadataValue.int((cov.end - cov.start).days + 1),
+        "expected": dg.MetadataValue.int(int(r["expected"].sum())),
+        "data_dates": dg.MetadataValue.int(int(r["data_dates"].sum())),
+        "date_level_failures": dg.MetadataValue.int(int(r["date_level_failures"].sum())),
+        "missing": dg.MetadataValue.int(int(r["missing"].sum())),
+        "entity_failures": dg.MetadataValue.int(int(r["entity_failures"].sum())),
+        "dagster_disagreements": dg.MetadataValue.int(int(r["dagster_disagreements"].sum())),
+        "incomplete_assets": dg.MetadataValue.int(int((r["status"] == "INCOMPLETE").sum())),
+        "status_by_asset": dg.MetadataValue.json(dict(zip(r["asset"], r["status"]))),
+        "range_report": dg.MetadataValue.md(report.to_markdown(cov)),
+        "per_date": dg.MetadataValue.md(report.grid_markdown(cov) + "\n\n" + report.GRID_LEGEND + ". "
+                                        + report.GRID_DAGSTER_LEGEND + "."),
+    }
+    for row in r.itertuples():
+        meta[f"{row.asset}_missing"] = dg.MetadataValue.int(int(row.missing))
+        meta[f"{row.asset}_data_dates"] = dg.MetadataValue.int(int(row.data_dates))
+        meta[f"{row.asset}_date_level_failures"] = dg.MetadataValue.int(int(row.date_level_failures))
+    lines = report.chain_lines(cov)
+    meta["root_causes"] = dg.MetadataValue.md("```\n" + "\n".join(lines) + "\n```" if lines else "No failed dates.")
+    if png is not None:
+        title, counts = heatmap.title_lines(cov.frame)
+        meta["heatmap"] = dg.MetadataValue.md(f"**{title}**\n\n{counts}\n\n![coverage heatmap]({heatmap.png_data_uri(png)})")
+    for name, path in (files or {}).items():
+        meta[name] = dg.MetadataValue.path(str(path))
+    return meta
+
+
+def build_coverage_report(storage_kind: str) -> dg.AssetsDefinition:
+    @dg.asset(
+        name=COVERAGE_ASSET,
+        group_name="coverage",
+        deps=[dg.AssetKey(a) for a in ASSETS],
+        kinds={storage_kind, "pandas"},
+        description="Which dates are missing for which Phase 4 asset, and why (PRECOMPUTE.md §9): the range "
+        "report, a per-date grid, a heatmap and the root causes, cross-checked with Dagster's partition status.",
+        pool="warehouse",
+        tags={"layer": "coverage"},
+    )
+    def coverage_report(context: dg.AssetExecutionContext, config: CoverageReportConfig,
+                        warehouse: Warehouse) -> dg.MaterializeResult:
+        start, end = report_window(config, warehouse)
+        cov = load_coverage(warehouse, start, end, ASSETS, instance=context.instance).explain(warehouse)
+        png = heatmap.png_bytes(cov.frame, cov.report, cov.calendar, dpi=80)
+        files: dict[str, Path] = {}
+        try:
+            folder = Path(context.instance.storage_directory()) / "coverage"
+            stem = f"coverage_{start}_{end}"
+            folder.mkdir(parents=True, exist_ok=True)
+            (folder / f"{stem}.png").write_bytes(png)
+            files["heatmap_png"] = folder / f"{stem}.png"
+            files["heatmap_html"] = heatmap.render_html(cov.frame, folder / f"{stem}.html", cov.report, cov.calendar)
+        except OSError as exc:  # no local storage directory: the inline image is still there
+            context.log.warning(f"heatmap files not written: {exc}")
+        context.log.info("\n" + report.to_text(cov))
+        return dg.MaterializeResult(metadata=coverage_metadata(cov, png, files))
+
+    return coverage_report
+
+
+def build_coverage_schedule() -> dg.ScheduleDefinition:
+    return dg.ScheduleDefinition(
+        name="coverage_report_schedule",
+        cron_schedule="0 7 * * *",
+        target=dg.AssetSelection.assets(COVERAGE_ASSET),
+        description="Every morning at 07:00: the coverage of the last 30 days of Phase 4 data.",
+        default_status=dg.DefaultScheduleStatus.RUNNING,
+    )

@@ -1,0 +1,150 @@
+"""Reading what the coverage model needs from the warehouse (and, optionally, the Dagster instance).
+
+Three reads per report, all bounded by the range: the schedule (the season calendar), the
+`analysis_date` column of each asset table (counted per date; on DuckDB a GROUP BY query does the
+counting in the database) and the failure-table rows of the range.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Sequence
+
+import pandas as pd
+
+from nba_precompute.coverage import status as st
+from nba_precompute.phase3.contract import SCHEDULE
+from nba_precompute.season import SeasonCalendar
+from nba_precompute.settings import ASSETS
+from nba_precompute.tables import ASSET_TABLES, FAILURES
+from nba_precompute.warehouse import Warehouse
+from nba_precompute.warehouse import sql
+
+FAILURE_READ_COLUMNS = ["processor_name", "analysis_date", "entity_id", "failure_category", "failure_reason"]
+
+
+def read_calendar(warehouse: Warehouse) -> SeasonCalendar:
+    return SeasonCalendar(warehouse.read_required(SCHEDULE))
+
+
+def _duckdb_query(warehouse: Warehouse):
+    """The DuckDB warehouse's read-only query method, or None on other warehouses."""
+    query = getattr(warehouse, "query", None)
+    return query if warehouse.dialect == "duckdb" and callable(query) else None
+
+
+def read_row_counts(warehouse: Warehouse, start: dt.date, end: dt.date,
+                    assets: Sequence[str] = ASSETS) -> pd.DataFrame:
+    """Rows per (asset, analysis_date) in [start, end]: columns asset, analysis_date, rows.
+
+    A table that does not exist yet counts 0 rows everywhere."""
+    parts = []
+    query = _duckdb_query(warehouse)
+    for asset in assets:
+        table = ASSET_TABLES[asset]
+        if not warehouse.table_exists(table):
+            continue
+        if query is not None:
+            counts = query(
+                f"SELECT analysis_date, count(*) AS rows FROM {sql.qualified(table, 'duckdb')} "
+                "WHERE analysis_date BETWEEN ? AND ? GROUP BY analysis_date",
+                [start, end],
+            )
+        else:
+            dates = warehouse.read(table, start, end, columns=["analysis_date"])
+            counts = (
+                pd.to_datetime(dates["analysis_date"]).value_counts().rename_axis("analysis_date").reset_index(name="rows")
+            )
+        counts = counts.assign(asset=asset)
+        parts.append(counts)
+    if not parts:
+        return pd.DataFrame({"asset": [], "analysis_date": pd.Series(dtype="datetime64[ns]"), "rows": []})
+    out = pd.concat(parts, ignore_index=True)
+    out["analysis_date"] = pd.to_datetime(out["analysis_date"])
+    out["rows"] = out["rows"].astype("int64")
+    return out[["asset", "analysis_date", "rows"]]
+
+
+def read_failures(warehouse: Warehouse, start: dt.date, end: dt.date) -> pd.DataFrame:
+    if not warehouse.table_exists(FAILURES):
+        return pd.DataFrame(columns=FAILURE_READ_COLUMNS)
+    return warehouse.read(FAILURES, start, end, columns=FAILURE_READ_COLUMNS)
+
+
+def latest_data_date(warehouse: Warehouse) -> dt.date | None:
+    """The latest analysis_date of any asset table or failure row (None when all are empty)."""
+    latest = None
+    query = _duckdb_query(warehouse)
+    for table in (*ASSET_TABLES.values(), FAILURES):
+        if not warehouse.table_exists(table):
+            continue
+        if query is not None:
+            value = query(f"SELECT max(analysis_date) AS d FROM {sql.qualified(table, 'duckdb')}")["d"].iloc[0]
+        else:
+            frame = warehouse.read(table, columns=["analysis_date"])
+            value = frame["analysis_date"].max() if len(frame) else None
+        if value is not None and not pd.isna(value):
+            d = pd.Timestamp(value).date()
+            latest = d if latest is None or d > latest else latest
+    return latest
+
+
+@dataclass
+class Coverage:
+    """A coverage report: the per-(asset, date) frame and the per-asset range report."""
+
+    start: dt.date
+    end: dt.date
+    assets: list[str]
+    frame: pd.DataFrame  # status.coverage_frame (+ dagster columns when attached)
+    report: pd.DataFrame  # status.range_report
+    calendar: SeasonCalendar = field(repr=False)
+    dagster_source: str = "none"  # "instance" when Dagster statuses were read, else "none"
+    chains: dict[tuple[str, pd.Timestamp], list] = field(default_factory=dict, repr=False)
+
+    def cells(self, asset: str) -> pd.DataFrame:
+        return self.frame[self.frame["asset"] == asset]
+
+    def select(self, assets: Sequence[str]) -> "Coverage":
+        """The same coverage restricted to `assets` (kept in dependency order)."""
+        keep = [a for a in self.assets if a in set(assets)]
+        frame = self.frame[self.frame["asset"].isin(keep)].reset_index(drop=True)
+        report = self.report[self.report["asset"].isin(keep)].reset_index(drop=True)
+        chains = {k: v for k, v in self.chains.items() if k[0] in set(keep)}
+        return Coverage(self.start, self.end, keep, frame, report, self.calendar, self.dagster_source, chains)
+
+    def explain(self, warehouse: Warehouse | None) -> "Coverage":
+        """Fill `chains` with the root-cause chains of every DATE_FAILED (asset, date).
+
+        Chains follow clauses into any of the five assets, so the coverage should hold all five
+        (select() the ones to show afterwards)."""
+        from nba_precompute.coverage.explain import Explainer
+
+        self.chains = Explainer(self.frame, self.calendar, warehouse).explain_frame(self.frame)
+        return self
+
+
+def load_coverage(warehouse: Warehouse, start: dt.date, end: dt.date, assets: Sequence[str] = ASSETS,
+                  instance=None, calendar: SeasonCalendar | None = None) -> Coverage:
+    """Build the coverage of `assets` over [start, end] from the warehouse.
+
+    `instance`: a DagsterInstance to cross-check against (None: dagster_status is "unknown").
+    """
+    if end < start:
+        raise ValueError(f"end {end} is before start {start}")
+    assets = [a for a in ASSETS if a in set(assets)]
+    calendar = calendar or read_calendar(warehouse)
+    dates = pd.date_range(start, end, freq="D")
+    frame = st.coverage_frame(
+        calendar, dates, assets, read_row_counts(warehouse, start, end, assets), read_failures(warehouse, start, end)
+    )
+    from nba_precompute.coverage import dagster_status
+
+    source = "none"
+    statuses = None
+    if instance is not None:
+        statuses = dagster_status.read_dagster_status(instance, assets, dates)
+        source = "instance"
+    frame = dagster_status.attach(frame, statuses)
+    return Coverage(start, end, assets, frame, st.range_report(frame), calendar, source)
