@@ -44,6 +44,9 @@ def open_instance():
 
 
 def run_coverage(args, warehouse: Warehouse, instance=None) -> int:
+    if args.end < args.start:
+        print(f"error: --end {args.end} is before --start {args.start}", file=sys.stderr)
+        return 2
     instance = instance if instance is not None else open_instance()
     assets = list(getattr(args, "assets", None) or ASSETS)
     # all five are loaded so that chains can follow any clause; the output shows `assets`

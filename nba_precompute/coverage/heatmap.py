@@ -317,7 +317,8 @@ def render_html(frame: pd.DataFrame, path, report: pd.DataFrame | None = None, c
     cells = {(a, d): r for a, d, r in zip(frame["asset"], frame["date"], frame.to_dict("records"))}
 
     out = [f"<!doctype html><html><head><meta charset='utf-8'><title>{e(title)}</title><style>{_CSS}</style>"
-           f"</head><body><h1>{e(title)}</h1><p class='counts'>{e(counts)}</p><div class='wrap'><table>"]
+           f"</head><body><h1>{e(title)}</h1><p class='counts'>{' &nbsp;&middot;&nbsp; '.join(e(p) for p in counts.split('   '))}"
+           "</p><div class='wrap'><table>"]
     # month row
     out.append("<tr><th></th>")
     i = 0
@@ -332,7 +333,7 @@ def render_html(frame: pd.DataFrame, path, report: pd.DataFrame | None = None, c
         out.append(f"<tr><th>{label}</th>")
         for d in dates:
             cls = " class='we'" if d.weekday() >= 5 else ""
-            text = d.strftime(fmt) if fmt == "%d" else d.strftime("%a")[:2]
+            text = str(d.day) if fmt == "%d" else d.strftime("%a")[:2]
             out.append(f"<th{cls} title='{d:%Y-%m-%d}'>{text}</th>")
         out.append("<th></th></tr>")
     if games is not None:

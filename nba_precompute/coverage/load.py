@@ -81,8 +81,11 @@ def latest_data_date(warehouse: Warehouse) -> dt.date | None:
             continue
         if query is not None:
             value = query(f"SELECT max(analysis_date) AS d FROM {sql.qualified(table, 'duckdb')}")["d"].iloc[0]
-        else:
-            frame = warehouse.read(table, columns=["analysis_date"])
+        else:  # the recent partitions first (cheap on a partitioned table), everything if empty
+            today = dt.date.today()
+            frame = warehouse.read(table, today - dt.timedelta(days=120), today, columns=["analysis_date"])
+            if not len(frame):
+                frame = warehouse.read(table, columns=["analysis_date"])
             value = frame["analysis_date"].max() if len(frame) else None
         if value is not None and not pd.isna(value):
             d = pd.Timestamp(value).date()

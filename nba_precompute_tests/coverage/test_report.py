@@ -179,3 +179,8 @@ def test_through_the_main_cli(warehouse, monkeypatch, capsys):
         "BOOTSTRAP_PERIOD": 1, "MISSING_DEPENDENCY": 4}
     assert main(["--warehouse", warehouse.database, "explain", "pcf", "2021-11-08"]) == 0
     assert capsys.readouterr().out.strip().endswith(RESOLVED)
+
+
+def test_reversed_range_is_a_clear_error(warehouse, capsys):
+    assert coverage_cli.run_coverage(args(start=END, end=START), warehouse) == 2
+    assert capsys.readouterr().err.strip() == "error: --end 2021-10-18 is before --start 2021-11-08"

@@ -151,3 +151,12 @@ def test_latest_data_date(warehouse, tmp_path):
     assert latest_data_date(warehouse) == d(8)
     empty = DuckDBWarehouse(database=str(tmp_path / "empty.duckdb"))
     assert latest_data_date(empty) is None
+
+
+def test_latest_data_date_generic_path(warehouse):
+    from nba_precompute.coverage.load import latest_data_date
+
+    class Generic(type(warehouse)):
+        dialect: str = "generic"
+
+    assert latest_data_date(Generic(database=warehouse.database)) == d(8)
