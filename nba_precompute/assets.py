@@ -1,18 +1,45 @@
-"""The five Phase 4 assets: thin Dagster definitions around pipeline.materialize_range.
+"""The five Phase 4 assets: one subsettable multi-asset around pipeline.materialize_range.
 
-Every asset is built by one factory: daily partitions with a single-run backfill policy (a
-partition range is one run and one vectorised computation), reads and writes through the
-`warehouse` resource, and a MaterializeResult whose metadata says what happened per date.
+Why one multi-asset rather than five @asset functions: a partition range is one run and one
+step, the assets run producers-first inside it, and the step records an honest per-date
+outcome for every (asset, date) itself, which a plain ranged @asset cannot do (its single
+output marks every partition of the range materialized, failed dates included):
+
+* a date with rows, or legitimately none (off-season, no games), gets an AssetMaterialization
+  for its partition, with that date's metadata (outcome, rows, entity failures, dependency
+  counts, a preview);
+* a date-level failure (bootstrap, missing dependency, processing error) gets no
+  materialization, so the partition is not shown as materialized (open-source Dagster storage
+  drops ASSET_FAILED_TO_MATERIALIZE events and cannot mark one partition of a successful run
+  failed);
+* every (asset, date) gets one evaluation of the partitioned `date_outcome` check: it fails for
+  a date-level failure (WARN for BOOTSTRAP_PERIOD and MISSING_DEPENDENCY, which are expected
+  outcomes; ERROR for PROCESSING_ERROR) and for a failing §8 check (its severity); each §8
+  check's result is in the metadata. A failing ERROR §8 check blocks that date downstream.
+
+Selecting a subset of the five (in the UI or with --assets) runs only those. Dagster marks
+nothing else: the outputs are skippable and never yielded.
 """
+
+from dataclasses import dataclass, field
 
 import dagster as dg
 import pandas as pd
+from dagster._core.definitions.asset_checks.asset_check_evaluation import AssetCheckEvaluation
 
+from nba_precompute.checks.rules import evaluate_range_result
 from nba_precompute.failures import DATE_LEVEL
 from nba_precompute.partitions import daily_partitions
 from nba_precompute.phase3.contract import SCHEDULE
 from nba_precompute.phase3.specs import asset_key, column_schema
-from nba_precompute.pipeline import ASSETS, RangeResult, materialize_range
+from nba_precompute.pipeline import (
+    ASSETS,
+    COMPUTED,
+    NO_GAMES,
+    OFF_SEASON,
+    RangeResult,
+    materialize_range,
+)
 from nba_precompute.season import SeasonCalendar
 from nba_precompute.settings import ASSETS as ASSET_NAMES
 from nba_precompute.tables import ENTITY_COLUMN
@@ -25,6 +52,9 @@ DESCRIPTIONS = {
     "pcf": "Per slate player: fatigue, shot-zone mismatch, pace and usage-spike factors and their total adjustment.",
     "mlfs": "The 25-feature vector per slate player-game, with each feature's source and a quality score and tier.",
 }
+MATERIALIZED_OUTCOMES = {COMPUTED, OFF_SEASON, NO_GAMES}
+DATE_OUTCOME_CHECK = "date_outcome"
+EXPECTED_DATE_FAILURES = {"BOOTSTRAP_PERIOD", "MISSING_DEPENDENCY"}
 
 
 def partition_dates(context: dg.AssetExecutionContext) -> pd.DatetimeIndex:
@@ -32,82 +62,189 @@ def partition_dates(context: dg.AssetExecutionContext) -> pd.DatetimeIndex:
     return pd.date_range(window.start.date(), (window.end - pd.Timedelta(days=1)).date(), freq="D")
 
 
-def result_metadata(result: RangeResult) -> dict:
+# --- metadata ---------------------------------------------------------------------------------
+def _by_date(frame: pd.DataFrame | None) -> dict:
+    if frame is None or not len(frame):
+        return {}
+    return dict(tuple(frame.groupby(pd.to_datetime(frame["analysis_date"]))))
+
+
+def date_metadata(result: RangeResult) -> dict[pd.Timestamp, dict]:
+    """What each (asset, date) produced, for its partition's event; frames grouped once."""
+    failures, rows, verdicts = _by_date(result.failures), _by_date(result.rows), _by_date(result.verdicts)
+    out = {}
+    for day in result.days.itertuples(index=False):
+        date = day.analysis_date
+        meta: dict = {
+            "outcome": str(day.outcome),
+            "dagster/row_count": dg.MetadataValue.int(int(day.rows)),
+            "entity_failures": dg.MetadataValue.int(int(day.entity_failures)),
+        }
+        f = failures.get(date)
+        if f is not None:
+            entity = f[f["entity_id"] != DATE_LEVEL]
+            if len(entity):
+                meta["entity_failures_by_category"] = entity["failure_category"].value_counts().to_dict()
+            date_level = f[f["entity_id"] == DATE_LEVEL]
+            if len(date_level):
+                meta["failure_category"] = str(date_level["failure_category"].iloc[0])
+                meta["failure_reason"] = str(date_level["failure_reason"].iloc[0])
+        v = verdicts.get(date)
+        if v is not None:
+            for upstream, found, required in zip(v["upstream"], v["found"], v["required"]):
+                meta[f"dependency {upstream}"] = f"{found} found, {required} required"
+        r = rows.get(date)
+        if r is not None:
+            meta["preview"] = dg.MetadataValue.md(r.head(3).to_markdown(index=False))
+        out[date] = meta
+    return out
+
+
+def run_summary(result: RangeResult) -> str:
     days = result.days
-    failures = result.failures
-    date_level = failures[failures["entity_id"] == DATE_LEVEL]
-    entity = failures[failures["entity_id"] != DATE_LEVEL]
-    outcome_counts = days["outcome"].fillna("UNKNOWN").value_counts().to_dict()
-    per_date = days[["analysis_date", "outcome", "rows", "entity_failures"]].copy()
-    per_date["analysis_date"] = per_date["analysis_date"].dt.strftime("%Y-%m-%d")
-    meta: dict = {
-        "dagster/row_count": dg.MetadataValue.int(len(result.rows)),
-        "rows": dg.MetadataValue.int(len(result.rows)),
-        "dates": dg.MetadataValue.int(len(days)),
-        "first_date": str(days["analysis_date"].min().date()),
-        "last_date": str(days["analysis_date"].max().date()),
-        "entities": dg.MetadataValue.int(
-            int(result.rows[ENTITY_COLUMN[result.asset]].nunique()) if len(result.rows) else 0
-        ),
-        "date_level_failures": dg.MetadataValue.int(len(date_level)),
-        "date_level_failures_by_category": date_level["failure_category"].value_counts().to_dict(),
-        "entity_failures": dg.MetadataValue.int(len(entity)),
-        "entity_failures_by_category": entity["failure_category"].value_counts().to_dict(),
-        "outcomes": outcome_counts,
-        "failed_dates": sorted(date_level["analysis_date"].dt.strftime("%Y-%m-%d").unique().tolist()),
-        "per_date": dg.MetadataValue.md(per_date.to_markdown(index=False)),
-        "phase3_max_processed_at": result.max_processed_at,
-    }
-    if len(result.verdicts):
-        v = result.verdicts.groupby(["rule", "upstream"]).agg(
-            dates=("ok", "size"), failed=("ok", lambda s: int((~s).sum())),
-            min_found=("found", "min"), min_required=("required", "min"), max_required=("required", "max"),
-        ).reset_index()
-        meta["dependency_rules"] = dg.MetadataValue.md(v.to_markdown(index=False))
-    if len(result.rows):
-        meta["preview"] = dg.MetadataValue.md(result.rows.head(5).to_markdown(index=False))
-    if result.extras is not None and len(result.extras):
-        meta["extras"] = dg.MetadataValue.md(result.extras.tail(10).to_markdown(index=False))
+    counts = days["outcome"].value_counts().to_dict()
+    return (
+        f"{result.asset}: {len(result.rows)} rows over {len(days)} date(s) "
+        f"{days['analysis_date'].min().date()}..{days['analysis_date'].max().date()}; outcomes {counts}; "
+        f"{int((result.failures['entity_id'] != DATE_LEVEL).sum())} entity failures"
+    )
+
+
+# --- the run ----------------------------------------------------------------------------------
+@dataclass
+class Phase4Run:
+    """One step's work over a partition range: each selected asset in dependency order."""
+
+    context: dg.AssetExecutionContext
+    warehouse: Warehouse
+    dates: pd.DatetimeIndex
+    blocked: dict[pd.Timestamp, str] = field(default_factory=dict)  # date -> why (ERROR check upstream)
+    errors: list[str] = field(default_factory=list)
+
+    def materialize(self, asset: str, calendar: SeasonCalendar) -> RangeResult:
+        blocked = dict(self.blocked)  # by upstream assets of this run, before this one reports
+        dates = pd.DatetimeIndex([d for d in self.dates if d not in blocked])
+        result = materialize_range(asset, calendar, dates, self.warehouse.read_required) if len(dates) else None
+        if result is not None:
+            self.warehouse.write_partitions(asset, result.dates, result.rows, result.failures, self.context.run.run_id)
+            self.context.log.info(run_summary(result))
+            if result.error is not None:
+                self.errors.append(f"{asset}: {result.error}")
+            slate = result.days.set_index("analysis_date")["slate"] if "slate" in result.days else None
+            checks = evaluate_range_result(result, slate_sizes=slate)
+            self._report(asset, result, checks)
+        for date, why in sorted(blocked.items()):
+            self._check(asset, date, False, dg.AssetCheckSeverity.ERROR, {"outcome": "BLOCKED", "blocked_by": why})
+        return result
+
+    def _report(self, asset: str, result: RangeResult, checks: pd.DataFrame) -> None:
+        by_date = _by_date(checks)
+        metadata = date_metadata(result)
+        for date, outcome in zip(result.days["analysis_date"], result.days["outcome"]):
+            meta = metadata[date]
+            if outcome in MATERIALIZED_OUTCOMES:
+                self.context.log_event(dg.AssetMaterialization(asset_key=asset, partition=_key(date), metadata=meta))
+            results = by_date.get(date, checks.iloc[0:0])
+            failing = results[results["applicable"] & ~results["passed"]]
+            error = failing[failing["severity"] == "ERROR"]
+            check_meta = {k: v for k, v in meta.items() if k in ("outcome", "failure_category", "failure_reason")}
+            check_meta.update(_check_metadata(results))
+            date_failed = outcome not in MATERIALIZED_OUTCOMES
+            unexpected = date_failed and outcome not in EXPECTED_DATE_FAILURES
+            severity = (
+                dg.AssetCheckSeverity.ERROR if len(error) or unexpected or (failing.empty and not date_failed)
+                else dg.AssetCheckSeverity.WARN
+            )
+            self._check(asset, date, failing.empty and not date_failed, severity, check_meta)
+            if len(error):
+                self.blocked.setdefault(date, f"{asset} {_key(date)} failed ERROR check(s) {', '.join(error['check'])}")
+                self.errors.append(f"{asset} {_key(date)}: " + "; ".join(error["detail"].astype(str)))
+
+    def _check(self, asset, date, passed, severity, meta) -> None:
+        self.context.log_event(
+            AssetCheckEvaluation(
+                asset_key=dg.AssetKey(asset), check_name=DATE_OUTCOME_CHECK, passed=passed,
+                severity=severity, partition=_key(date), metadata=meta,
+            )
+        )
+
+
+def _key(date) -> str:
+    return pd.Timestamp(date).strftime("%Y-%m-%d")
+
+
+def _check_metadata(results: pd.DataFrame) -> dict:
+    meta = {}
+    for _, r in results.iterrows():
+        state = "N/A" if not r["applicable"] else ("PASS" if r["passed"] else f"FAIL ({r['severity']})")
+        meta[r["check"]] = state + (f": {r['detail']}" if r["applicable"] and not r["passed"] and r["detail"] else "")
     return meta
 
 
-def build_precompute_asset(name: str, storage_kind: str) -> dg.AssetsDefinition:
-    spec = ASSETS[name]
-    deps = [asset_key(SCHEDULE)] + [asset_key(t) for t in spec.phase3_inputs] + [
-        dg.AssetKey(a) for a in spec.upstream_assets
+# --- definitions ------------------------------------------------------------------------------
+def phase4_specs(storage_kind: str) -> list[dg.AssetSpec]:
+    specs = []
+    for name in ASSET_NAMES:
+        spec = ASSETS[name]
+        deps = [asset_key(SCHEDULE)] + [asset_key(t) for t in spec.phase3_inputs] + [
+            dg.AssetKey(a) for a in spec.upstream_assets
+        ]
+        specs.append(
+            dg.AssetSpec(
+                key=name,
+                description=DESCRIPTIONS[name] + f"\n\nTable: `{spec.table.fqn}`.",
+                group_name="phase4",
+                kinds={storage_kind, "pandas"},
+                deps=deps,
+                skippable=True,
+                metadata={
+                    "dagster/table_name": spec.table.fqn,
+                    "dagster/column_schema": column_schema(spec.table),
+                    "primary_key": ", ".join(spec.table.key),
+                },
+                tags={"layer": "phase4"},
+            )
+        )
+    return specs
+
+
+def build_phase4_assets(storage_kind: str) -> dg.AssetsDefinition:
+    check_specs = [
+        dg.AssetCheckSpec(
+            DATE_OUTCOME_CHECK,
+            asset=name,
+            partitions_def=daily_partitions,
+            description="The date's outcome and PRECOMPUTE.md §8 on the partition just written. Fails for a "
+            "date-level failure (WARN: BOOTSTRAP_PERIOD, MISSING_DEPENDENCY; ERROR: PROCESSING_ERROR) and for a "
+            "failing §8 check (primary key unique, keys not null, outcome consistent, entity accounting, value "
+            "ranges, zone rates sum: ERROR; row minimum, non-constant features: WARN). Each check's result is "
+            "in the evaluation metadata.",
+        )
+        for name in ASSET_NAMES
     ]
 
-    @dg.asset(
-        name=name,
-        description=DESCRIPTIONS[name] + f"\n\nTable: `{spec.table.fqn}`.",
-        group_name="phase4",
-        kinds={storage_kind, "pandas"},
+    @dg.multi_asset(
+        name="phase4",
+        specs=phase4_specs(storage_kind),
+        check_specs=check_specs,
         partitions_def=daily_partitions,
         backfill_policy=dg.BackfillPolicy.single_run(),
-        deps=deps,
-        metadata={
-            "dagster/table_name": spec.table.fqn,
-            "dagster/column_schema": column_schema(spec.table),
-            "primary_key": ", ".join(spec.table.key),
-        },
-        tags={"layer": "phase4"},
+        can_subset=True,
         pool="warehouse",
     )
-    def _asset(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
+    def phase4(context: dg.AssetExecutionContext, warehouse: Warehouse):
+        """Materialize the selected Phase 4 assets over the run's partition range."""
         warehouse.ensure_tables()
         calendar = SeasonCalendar(warehouse.read_required(SCHEDULE))
-        result = materialize_range(name, calendar, partition_dates(context), warehouse.read_required)
-        warehouse.write_partitions(name, result.dates, result.rows, result.failures, context.run.run_id)
-        if result.error is not None:
+        run = Phase4Run(context, warehouse, partition_dates(context))
+        for name in ASSET_NAMES:
+            if dg.AssetKey(name) in context.selected_asset_keys:
+                run.materialize(name, calendar)
+        if run.errors:
             raise dg.Failure(
-                description=f"{name}: processing error on {len(result.days[result.days['outcome'] == 'PROCESSING_ERROR'])} "
-                f"date(s), recorded in nba_processing.precompute_failures: {result.error}",
-                metadata=result_metadata(result),
-            ) from result.error
-        return dg.MaterializeResult(metadata=result_metadata(result))
+                description="Phase 4 errors (recorded in nba_processing.precompute_failures and the checks):\n"
+                + "\n".join(run.errors[:20]),
+            )
+        yield from ()
 
-    return _asset
-
-
-def build_precompute_assets(storage_kind: str) -> list[dg.AssetsDefinition]:
-    return [build_precompute_asset(name, storage_kind) for name in ASSET_NAMES]
+    return phase4

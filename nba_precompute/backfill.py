@@ -6,7 +6,6 @@ import datetime as dt
 import time
 
 import dagster as dg
-import pandas as pd
 
 from nba_precompute.instance import get_instance
 
@@ -28,12 +27,5 @@ def run_backfill(start: dt.date, end: dt.date, assets: list[str]) -> int:
         raise_on_error=False,
     )
     elapsed = time.perf_counter() - t0
-    for event in result.get_asset_materialization_events():
-        mat = event.materialization
-        meta = mat.metadata
-        print(
-            f"{mat.asset_key.to_user_string():5s} rows={meta['rows'].value:6d} "
-            f"date_failures={meta['date_level_failures'].value:3d} entity_failures={meta['entity_failures'].value:5d}"
-        )
     print(f"run {result.run_id} {'succeeded' if result.success else 'FAILED'} in {elapsed:.1f}s")
     return 0 if result.success else 1

@@ -81,6 +81,18 @@ def cmd_check(args) -> int:
     return run_check(args, _warehouse())
 
 
+def cmd_bigquery_ddl(args) -> int:
+    from nba_precompute.resources import bigquery_warehouse
+
+    warehouse = bigquery_warehouse(project=args.project, resolve=True)
+    for statement in warehouse.ddl():
+        print(statement + ";\n")
+    if args.apply:
+        warehouse.ensure_tables()
+        print(f"applied {len(warehouse.ddl())} statements to project {warehouse.project}")
+    return 0
+
+
 def cmd_demo(args) -> int:
     from nba_precompute.phase3.demo import write_season
     from nba_precompute.phase3.loader import load_phase3
@@ -148,6 +160,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--assets", type=_assets, default=list(ASSETS))
     p.add_argument("--json", type=Path, metavar="FILE", help="also write the results as JSON ('-' for stdout)")
     p.set_defaults(func=cmd_check)
+
+    p = sub.add_parser("bigquery-ddl", help="print (or --apply) the BigQuery DDL of the Phase 4 and failure tables")
+    p.add_argument("--project", help="Google Cloud project (default: NBA_PRECOMPUTE_GCP_PROJECT / GOOGLE_CLOUD_PROJECT)")
+    p.add_argument("--apply", action="store_true", help="run the statements with the configured credentials")
+    p.set_defaults(func=cmd_bigquery_ddl)
     return parser
 
 

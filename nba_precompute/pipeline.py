@@ -150,6 +150,7 @@ class RangeResult:
     failures: pd.DataFrame  # date-level and entity-level
     verdicts: pd.DataFrame  # dependency rule results
     extras: pd.DataFrame | None = None
+    candidates: pd.DataFrame | None = None  # every entity the compute step had to account for
     max_processed_at: dict[str, str] = field(default_factory=dict)
     error: BaseException | None = None
 
@@ -177,6 +178,7 @@ def materialize_range(asset: str, calendar: SeasonCalendar, dates, read: Reader)
     rows = pd.DataFrame(columns=output_columns(asset))
     verdicts = pd.DataFrame()
     extras = None
+    candidates = None
     max_processed_at: dict[str, str] = {}
     error = None
     if len(pending):
@@ -186,6 +188,8 @@ def materialize_range(asset: str, calendar: SeasonCalendar, dates, read: Reader)
             if "processed_at" in frame.columns and len(frame)
         }
         verdicts = dependencies.evaluate(asset, pending, inputs, calendar)
+        if UPCG.fqn in inputs:  # N(D), for the slate-relative row minimum of the checks
+            days["slate"] = dependencies.slate_sizes(inputs[UPCG.fqn], pd.DatetimeIndex(days["analysis_date"]))
         reasons = dependencies.failure_reasons(verdicts)
         if len(reasons):
             failed_dates = pd.to_datetime(reasons.index)
@@ -195,7 +199,7 @@ def materialize_range(asset: str, calendar: SeasonCalendar, dates, read: Reader)
         if len(compute_dates):
             try:
                 result = spec.compute(inputs, calendar, compute_dates)
-                rows, extras = result.rows, result.extras
+                rows, extras, candidates = result.rows, result.extras, result.candidates
                 failures.append(result.failures)
                 days.loc[days["analysis_date"].isin(compute_dates), "outcome"] = COMPUTED
             except Exception as exc:  # §4: any unexpected exception -> PROCESSING_ERROR, then fail
@@ -231,7 +235,7 @@ def materialize_range(asset: str, calendar: SeasonCalendar, dates, read: Reader)
         )
     if ENTITY_COLUMN[asset] in rows.columns and len(rows):
         rows = rows.sort_values(["analysis_date", ENTITY_COLUMN[asset]]).reset_index(drop=True)
-    return RangeResult(asset, dates, days, rows, all_failures, verdicts, extras, max_processed_at, error)
+    return RangeResult(asset, dates, days, rows, all_failures, verdicts, extras, candidates, max_processed_at, error)
 
 
 def schedule_reader(read: Reader) -> SeasonCalendar:

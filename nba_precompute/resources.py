@@ -30,15 +30,22 @@ def duckdb_path() -> str:
     return os.environ.get("NBA_PRECOMPUTE_WAREHOUSE", str(DEFAULT_WAREHOUSE))
 
 
+def bigquery_warehouse(project: str | None = None, resolve: bool = False):
+    """The BigQuery warehouse, its project from the argument or the environment: as a dg.EnvVar
+    for Definitions (the value never lands in run config), resolved for direct use (resolve)."""
+    from nba_precompute.warehouse.bigquery import BigQueryWarehouse
+
+    if project is None:
+        project_var = "NBA_PRECOMPUTE_GCP_PROJECT" if os.environ.get("NBA_PRECOMPUTE_GCP_PROJECT") else "GOOGLE_CLOUD_PROJECT"
+        if not os.environ.get(project_var):
+            raise ValueError("set NBA_PRECOMPUTE_GCP_PROJECT (or GOOGLE_CLOUD_PROJECT) for the BigQuery target")
+        project = os.environ[project_var] if resolve else dg.EnvVar(project_var)
+    return BigQueryWarehouse(project=project, location=os.environ.get("NBA_PRECOMPUTE_GCP_LOCATION", "US"))
+
+
 def warehouse_from_env() -> Warehouse:
     if target() == "bigquery":
-        from nba_precompute.warehouse.bigquery import BigQueryWarehouse
-
-        project_var = "NBA_PRECOMPUTE_GCP_PROJECT" if os.environ.get("NBA_PRECOMPUTE_GCP_PROJECT") else "GOOGLE_CLOUD_PROJECT"
-        return BigQueryWarehouse(
-            project=dg.EnvVar(project_var),
-            location=os.environ.get("NBA_PRECOMPUTE_GCP_LOCATION", "US"),
-        )
+        return bigquery_warehouse()
     from nba_precompute.warehouse.duckdb import DuckDBWarehouse
 
     return DuckDBWarehouse(database=duckdb_path())

@@ -56,11 +56,11 @@ def test_the_module_level_definitions_load(duckdb_env):
 
     assert isinstance(module.defs, dg.Definitions)
     keys = set(module.defs.resolve_asset_graph().get_all_asset_keys())
-    assert keys == {*PHASE3_KEYS.values(), *PHASE4_KEYS}
+    assert keys == {*PHASE3_KEYS.values(), *PHASE4_KEYS, dg.AssetKey("coverage_report")}
 
 
 def test_build_definitions_loads_every_asset_and_the_warehouse_resource(defs, graph):
-    assert set(graph.get_all_asset_keys()) == {*PHASE3_KEYS.values(), *PHASE4_KEYS}
+    assert set(graph.get_all_asset_keys()) == {*PHASE3_KEYS.values(), *PHASE4_KEYS, dg.AssetKey("coverage_report")}
     assert set(defs.resources) == {"warehouse"}
     defs.get_repository_def().load_all_definitions()  # validates resources, jobs and the asset graph
 
@@ -148,8 +148,9 @@ def test_phase3_date_keyed_tables_share_the_daily_partitions_and_the_schedule_is
         assert graph.get(key).partitions_def == phase4_partitions, key
 
 
-def test_only_the_five_phase4_assets_are_materializable(graph):
-    assert {k for k in graph.get_all_asset_keys() if graph.get(k).is_materializable} == set(PHASE4_KEYS)
+def test_only_the_five_phase4_assets_and_the_coverage_report_are_materializable(graph):
+    materializable = {k for k in graph.get_all_asset_keys() if graph.get(k).is_materializable}
+    assert materializable == {*PHASE4_KEYS, dg.AssetKey("coverage_report")}
 
 
 # --- lineage ------------------------------------------------------------------------------------

@@ -10,7 +10,10 @@ import dagster as dg
 import pandas as pd
 import pytest
 
-from nba_precompute.coverage import coverage_assets, coverage_schedules
+from nba_precompute.coverage.asset import build_coverage_report, build_coverage_schedule
+
+coverage_assets = [build_coverage_report("duckdb")]
+coverage_schedules = [build_coverage_schedule()]
 from nba_precompute.coverage import dagster_status as ds
 from nba_precompute.coverage.asset import CoverageReportConfig, report_window
 from nba_precompute.coverage.load import load_coverage
@@ -179,8 +182,7 @@ def test_schedule_targets_the_report():
 def test_the_report_sits_downstream_of_the_five_assets():
     from nba_precompute.definitions import defs
 
-    merged = dg.Definitions.merge(defs, dg.Definitions(assets=coverage_assets, schedules=coverage_schedules))
-    graph = merged.resolve_asset_graph()
+    graph = defs.resolve_asset_graph()
     node = graph.get(dg.AssetKey("coverage_report"))
     assert node.parent_keys == {dg.AssetKey(a) for a in ASSETS}
     assert all(graph.has(dg.AssetKey(a)) for a in ASSETS)
