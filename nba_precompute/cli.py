@@ -32,6 +32,13 @@ def _assets(value: str) -> list[str]:
     return [a for a in ASSETS if a in names]  # dependency order
 
 
+def _only(value: str) -> set[str]:
+    kinds = {v.strip() for v in value.split(",") if v.strip()}
+    if not kinds or kinds - {"failed", "missing"}:
+        raise argparse.ArgumentTypeError(f"--only takes failed, missing or both, not {value!r}")
+    return kinds
+
+
 def _warehouse():
     from nba_precompute.resources import warehouse_from_env
 
@@ -60,7 +67,8 @@ def cmd_generate_demo(args) -> int:
 def cmd_backfill(args) -> int:
     from nba_precompute.backfill import run_backfill
 
-    return run_backfill(args.start, args.end, args.assets)
+    return run_backfill(args.start, args.end, args.assets, only=args.only, dry_run=args.dry_run,
+                        chunk_days=args.chunk_days)
 
 
 def cmd_coverage(args) -> int:
@@ -94,18 +102,29 @@ def cmd_bigquery_ddl(args) -> int:
 
 
 def cmd_demo(args) -> int:
+    """The main job: demo season -> warehouse -> backfill -> coverage report with root causes."""
+    from nba_precompute.backfill import run_backfill
+    from nba_precompute.coverage.cli import run_coverage
     from nba_precompute.phase3.demo import write_season
     from nba_precompute.phase3.loader import load_phase3
-    from nba_precompute.backfill import run_backfill
 
     out = Path(args.out)
-    print(f"== generating the demo season ({args.scenario or 'default'}) into {out}")
+    warehouse = _warehouse()
+    print(f"== generating the demo season (scenario {args.scenario or 'none'}, seed {args.seed}) into {out}")
     write_season(out, season_year=2021, seed=args.seed, scenario=args.scenario)
-    loaded = load_phase3(out, _warehouse())
+    loaded = load_phase3(out, warehouse)
     print(f"== loaded into {os.environ.get('NBA_PRECOMPUTE_WAREHOUSE')}")
     print(loaded.summary().to_string(index=False))
-    print(f"== backfilling {args.start}..{args.end}")
-    return run_backfill(args.start, args.end, list(ASSETS))
+    print(f"== backfilling {args.start}..{args.end} through Dagster (DAGSTER_HOME={os.environ.get('DAGSTER_HOME', '')})")
+    code = run_backfill(args.start, args.end, list(ASSETS), warehouse=warehouse, report=False)
+    print(f"== coverage {args.start}..{args.end}, with the root cause of every failed date")
+    heatmap = Path(args.heatmap)
+    heatmap.parent.mkdir(parents=True, exist_ok=True)
+    report_args = argparse.Namespace(start=args.start, end=args.end, assets=list(ASSETS), format="table",
+                                     dates=False, explain=True, heatmap=heatmap)
+    run_coverage(report_args, warehouse)
+    print(f"== heatmap: {heatmap.resolve()}")
+    return code
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -131,12 +150,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--scenario", default="nov-2021-gaps")
     p.add_argument("--start", type=_date, default=dt.date(2021, 11, 5))
     p.add_argument("--end", type=_date, default=dt.date(2021, 11, 30))
+    p.add_argument("--heatmap", type=Path, default=Path(".nba_precompute") / "coverage.png")
     p.set_defaults(func=cmd_demo)
 
     p = sub.add_parser("backfill", help="materialize a date range of the Phase 4 assets through Dagster")
     p.add_argument("--start", type=_date, required=True)
     p.add_argument("--end", type=_date, required=True)
     p.add_argument("--assets", type=_assets, default=list(ASSETS))
+    p.add_argument("--only", type=_only, default=None, metavar="failed,missing",
+                   help="re-run only dates whose status is DATE_FAILED (retryable) and/or MISSING")
+    p.add_argument("--dry-run", action="store_true", help="print the plan and foreseeable verdicts; write nothing")
+    p.add_argument("--chunk-days", type=int, default=None, metavar="N", help="one run per N days (default: one run)")
     p.set_defaults(func=cmd_backfill)
 
     p = sub.add_parser("coverage", help="per-date partition status of the Phase 4 assets over a range")
