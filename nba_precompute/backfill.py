@@ -163,9 +163,10 @@ class ProgressPrinter:
 
 def execute(runs: list[PlannedRun], instance: dg.DagsterInstance, out: TextIO,
             hook: Callable | None = None) -> list[dg.ExecuteInProcessResult]:
-    from nba_precompute.definitions import defs
+    from nba_precompute.definitions import build_definitions
 
-    job = defs.resolve_implicit_global_asset_job_def()
+    # built now, not at import: the warehouse and target come from the environment of this call
+    job = build_definitions().resolve_implicit_global_asset_job_def()
     results = []
     for run in runs:
         with progress.reporting(hook):
@@ -195,10 +196,11 @@ def unexpected_failures(warehouse, start: dt.date, end: dt.date, assets: list[st
 
 def run_backfill(start: dt.date, end: dt.date, assets: list[str] | None = None, *, only: set[str] | None = None,
                  dry_run: bool = False, chunk_days: int | None = None, warehouse=None,
-                 report: bool = True, out: TextIO = sys.stdout) -> int:
+                 report: bool = True, out: TextIO | None = None) -> int:
     from nba_precompute.resources import warehouse_from_env
 
     assets = list(assets or ASSETS)
+    out = out or sys.stdout
     if end < start:
         print(f"error: --end {end} is before --start {start}", file=sys.stderr)
         return 2

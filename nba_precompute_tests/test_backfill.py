@@ -1,0 +1,118 @@
+"""`nba-precompute backfill` on the November 2021 gap scenario: the cascade, --only, --dry-run."""
+
+import datetime as dt
+
+import dagster as dg
+import pandas as pd
+import pytest
+
+from nba_precompute.backfill import plan_runs
+from nba_precompute.cli import main
+from nba_precompute.phase3.contract import UPCOMING_TEAM_GAME_CONTEXT
+from nba_precompute.phase3.demo import NOV_2021_GAP_DATES, generate_season, write_season
+from nba_precompute.phase3.loader import load_phase3
+from nba_precompute.warehouse.duckdb import DuckDBWarehouse
+
+START, END = "2021-11-05", "2021-11-30"
+
+
+@pytest.fixture
+def gap_season(tmp_path, monkeypatch):
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("NBA_PRECOMPUTE_WAREHOUSE", str(tmp_path / "w.duckdb"))
+    write_season(tmp_path / "p3", season_year=2021, scenario="nov-2021-gaps")
+    warehouse = DuckDBWarehouse(database=str(tmp_path / "w.duckdb"))
+    load_phase3(tmp_path / "p3", warehouse)
+    return warehouse
+
+
+def date_level(warehouse):
+    return warehouse.query(
+        "SELECT processor_name, analysis_date, failure_category, failure_reason, run_id "
+        "FROM nba_processing.precompute_failures WHERE entity_id = 'DATE_LEVEL' ORDER BY 1, 2"
+    )
+
+
+def test_the_gap_dates_cascade_from_pcf_to_mlfs_and_nowhere_else(gap_season, capsys):
+    assert main(["backfill", "--start", START, "--end", END]) == 0  # expected failures only
+    failures = date_level(gap_season)
+    gaps = {pd.Timestamp(d) for d in NOV_2021_GAP_DATES}
+    assert set(failures["processor_name"]) == {"pcf", "mlfs"}
+    for asset in ("pcf", "mlfs"):
+        mine = failures[failures["processor_name"] == asset]
+        assert set(pd.to_datetime(mine["analysis_date"])) == gaps
+        assert set(mine["failure_category"]) == {"MISSING_DEPENDENCY"}
+    pcf = failures[failures["processor_name"] == "pcf"].set_index("analysis_date")["failure_reason"]
+    assert pcf[pd.Timestamp("2021-11-09")].startswith(
+        "Missing nba_analytics.upcoming_team_game_context for 2021-11-09 (0 rows, need ")
+    mlfs = failures[failures["processor_name"] == "mlfs"].set_index("analysis_date")["failure_reason"]
+    assert "Missing nba_precompute.player_composite_factors for 2021-11-09 (0 rows, need " in mlfs[pd.Timestamp("2021-11-09")]
+    rows = gap_season.query("SELECT DISTINCT analysis_date FROM nba_precompute.player_composite_factors")
+    assert not gaps & set(pd.to_datetime(rows["analysis_date"]))
+    out = capsys.readouterr().out
+    assert "pcf   |       25 |         21 | 4 (MISSING_DEPENDENCY 4) |    25 | EXPLAINED" in out
+
+
+def test_only_failed_after_an_upstream_repair_fills_just_that_date(gap_season, capsys):
+    assert main(["backfill", "--start", START, "--end", END]) == 0
+    before = gap_season.query("SELECT analysis_date, run_id FROM nba_processing.precompute_failures")
+    # repair: the team context of 2021-11-09 arrives
+    full = generate_season(2021)[UPCOMING_TEAM_GAME_CONTEXT.fqn]
+    repaired = gap_season.read(UPCOMING_TEAM_GAME_CONTEXT)
+    day = full[pd.to_datetime(full["game_date"]) == pd.Timestamp("2021-11-09")]
+    frame = pd.concat([repaired, day], ignore_index=True)
+    frame["game_date"] = pd.to_datetime(frame["game_date"]).dt.date
+    gap_season.replace_date_range({UPCOMING_TEAM_GAME_CONTEXT: frame}, dt.date(2021, 10, 19), dt.date(2022, 4, 10))
+    capsys.readouterr()
+
+    assert main(["backfill", "--start", START, "--end", END, "--only", "failed", "--dry-run"]) == 0
+    plan = capsys.readouterr().out
+    assert "run 2021-11-09..2021-11-09 (1 dates): pcf,mlfs" in plan
+    assert "run 2021-11-11..2021-11-11 (1 dates): pcf,mlfs" in plan
+    assert date_level(gap_season)["run_id"].nunique() == 1  # the dry run wrote nothing
+
+    assert main(["backfill", "--start", "2021-11-09", "--end", "2021-11-09", "--only", "failed"]) == 0
+    after = date_level(gap_season)
+    assert pd.Timestamp("2021-11-09") not in set(pd.to_datetime(after["analysis_date"]))
+    assert len(after) == 6  # the three other gap dates, for pcf and mlfs
+    for table in ("nba_precompute.player_composite_factors", "nba_predictions.ml_feature_store_v2"):
+        n = gap_season.query(f"SELECT count(*) n FROM {table} WHERE analysis_date = DATE '2021-11-09'")["n"][0]
+        assert n > 100
+    # nothing else was rewritten: psza's failure rows keep their first run id
+    psza_runs = gap_season.query(
+        "SELECT DISTINCT run_id FROM nba_processing.precompute_failures WHERE processor_name = 'psza'")
+    assert set(psza_runs["run_id"]) <= set(before["run_id"])
+    instance = dg.DagsterInstance.get()
+    assert "2021-11-09" in instance.get_materialized_partitions(dg.AssetKey("mlfs"))
+
+
+def test_chunked_backfill_writes_the_same_tables_as_one_run(gap_season, tmp_path):
+    assert main(["backfill", "--start", START, "--end", "2021-11-12", "--chunk-days", "3"]) == 0
+    chunked = gap_season.query("SELECT * EXCLUDE (created_at) FROM nba_predictions.ml_feature_store_v2 ORDER BY 1, 3")
+    assert main(["backfill", "--start", START, "--end", "2021-11-12"]) == 0
+    single = gap_season.query("SELECT * EXCLUDE (created_at) FROM nba_predictions.ml_feature_store_v2 ORDER BY 1, 3")
+    pd.testing.assert_frame_equal(chunked, single)
+
+
+def test_plan_groups_consecutive_dates_needing_the_same_assets():
+    d = dt.date
+    needed = {d(2021, 11, 9): ("pcf", "mlfs"), d(2021, 11, 10): ("pcf", "mlfs"), d(2021, 11, 12): ("mlfs",)}
+    runs = plan_runs(d(2021, 11, 1), d(2021, 11, 30), ["pcf", "mlfs"], None, needed)
+    assert [str(r) for r in runs] == [
+        "2021-11-09..2021-11-10 (2 dates): pcf,mlfs", "2021-11-12..2021-11-12 (1 dates): mlfs"]
+    assert [(r.start.day, r.end.day) for r in plan_runs(d(2021, 11, 1), d(2021, 11, 10), ["psza"], 4)] == [
+        (1, 4), (5, 8), (9, 10)]
+
+
+def test_a_processing_error_fails_the_backfill_with_a_record(gap_season, monkeypatch, capsys):
+    import nba_precompute.features.team_defense as team_defense
+
+    def broken(*args, **kwargs):
+        raise ZeroDivisionError("injected")
+
+    monkeypatch.setattr(team_defense, "compute_tdza", broken)
+    assert main(["backfill", "--start", "2021-11-05", "--end", "2021-11-06", "--assets", "tdza"]) == 1
+    failures = date_level(gap_season)
+    assert failures["failure_category"].tolist() == ["PROCESSING_ERROR", "PROCESSING_ERROR"]
+    assert failures["failure_reason"].iloc[0] == "ZeroDivisionError: injected"
+    assert "unexpected date-level failure" in capsys.readouterr().out
