@@ -95,10 +95,12 @@ def date_metadata(result: RangeResult) -> dict[pd.Timestamp, dict]:
         if v is not None:
             for upstream, found, required in zip(v["upstream"], v["found"], v["required"]):
                 meta[f"dependency {upstream}"] = f"{found} found, {required} required"
-        r = rows.get(date)
-        if r is not None:
-            meta["preview"] = dg.MetadataValue.md(r.head(3).to_markdown(index=False))
         out[date] = meta
+    # One preview per run, on its latest date with rows (the one the asset page shows first):
+    # rendering markdown for every date of a season cost more than the event writes.
+    if rows:
+        last = max(rows)
+        out[last]["preview"] = dg.MetadataValue.md(rows[last].head(5).to_markdown(index=False))
     return out
 
 
@@ -181,9 +183,11 @@ def _key(date) -> str:
 
 def _check_metadata(results: pd.DataFrame) -> dict:
     meta = {}
-    for _, r in results.iterrows():
-        state = "N/A" if not r["applicable"] else ("PASS" if r["passed"] else f"FAIL ({r['severity']})")
-        meta[r["check"]] = state + (f": {r['detail']}" if r["applicable"] and not r["passed"] and r["detail"] else "")
+    for check, applicable, passed, severity, detail in zip(
+        results["check"], results["applicable"], results["passed"], results["severity"], results["detail"]
+    ):
+        state = "N/A" if not applicable else ("PASS" if passed else f"FAIL ({severity})")
+        meta[check] = state + (f": {detail}" if applicable and not passed and detail else "")
     return meta
 
 
@@ -240,12 +244,13 @@ def build_phase4_assets(storage_kind: str) -> dg.AssetsDefinition:
     )
     def phase4(context: dg.AssetExecutionContext, warehouse: Warehouse):
         """Materialize the selected Phase 4 assets over the run's partition range."""
-        warehouse.ensure_tables()
-        calendar = SeasonCalendar(warehouse.read_required(SCHEDULE))
-        run = Phase4Run(context, warehouse, partition_dates(context))
-        for name in ASSET_NAMES:
-            if dg.AssetKey(name) in context.selected_asset_keys:
-                run.materialize(name, calendar)
+        with warehouse.session():  # one connection for the whole step
+            warehouse.ensure_tables()
+            calendar = SeasonCalendar(warehouse.read_required(SCHEDULE))
+            run = Phase4Run(context, warehouse, partition_dates(context))
+            for name in ASSET_NAMES:
+                if dg.AssetKey(name) in context.selected_asset_keys:
+                    run.materialize(name, calendar)
         if run.errors:
             raise dg.Failure(
                 description="Phase 4 errors (recorded in nba_processing.precompute_failures and the checks):\n"

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 from abc import abstractmethod
-from typing import Sequence
+from contextlib import contextmanager
+from typing import Iterator, Sequence
 
 import dagster as dg
 import pandas as pd
@@ -44,6 +45,11 @@ class Warehouse(dg.ConfigurableResource):
     @abstractmethod
     def replace_date_range(self, frames: dict[Table, pd.DataFrame], start: dt.date, end: dt.date) -> None:
         """In one transaction: replace every row of each table dated in [start, end] by its frame."""
+
+    @contextmanager
+    def session(self) -> Iterator[None]:
+        """Reuse one connection for every call inside the block (where the backend has them)."""
+        yield
 
     def read_required(self, table: Table, start=None, end=None, columns=None) -> pd.DataFrame:
         """Like read(), but a missing table is a clear error naming it."""
