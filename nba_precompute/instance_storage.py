@@ -3,8 +3,9 @@
 The stock ConsolidatedSqliteEventLogStorage builds a new SQLAlchemy engine and opens a new
 SQLite connection for every statement, several per event; a ranged Phase 4 run writes two
 events per (asset, date), so that setup was most of a season backfill's orchestration cost
-(docs/PERFORMANCE.md). This subclass keeps one engine with a small connection pool per process
-and sets `synchronous=NORMAL` on the WAL database (durable across process crashes; a power
+(docs/PERFORMANCE.md). This subclass keeps one engine with a small connection pool per process,
+remembers the schema introspection the stock code repeats for every event, and sets
+`synchronous=NORMAL` on the WAL database (durable across process crashes; a power
 loss may drop the last few events, acceptable for a local instance; production uses Postgres).
 Schema, migrations and queries are Dagster's own.
 """
@@ -52,6 +53,25 @@ class LocalEventLogStorage(ConsolidatedSqliteEventLogStorage):
         with self._get_engine().connect() as conn:
             with conn.begin():
                 yield conn
+
+    # Schema introspection, which the stock storage repeats for every event. The schema only
+    # changes through `dagster instance migrate`, which starts a new process; a table or column
+    # that is absent is looked up again next time.
+    def has_table(self, table_name: str) -> bool:
+        cache = self.__dict__.setdefault("_nba_tables", set())
+        if table_name in cache:
+            return True
+        with self._get_engine().connect() as conn:
+            present = bool(self._get_engine().dialect.has_table(conn, table_name))
+        if present:
+            cache.add(table_name)
+        return present
+
+    def _has_asset_key_col_on_connection(self, conn, column_name: str) -> bool:
+        cache = self.__dict__.setdefault("_nba_columns", set())
+        if column_name not in cache and super()._has_asset_key_col_on_connection(conn, column_name):
+            cache.add(column_name)
+        return column_name in cache
 
     def dispose(self):
         engine = getattr(self, "_nba_engine", None)
