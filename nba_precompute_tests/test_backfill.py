@@ -116,3 +116,35 @@ def test_a_processing_error_fails_the_backfill_with_a_record(gap_season, monkeyp
     assert failures["failure_category"].tolist() == ["PROCESSING_ERROR", "PROCESSING_ERROR"]
     assert failures["failure_reason"].iloc[0] == "ZeroDivisionError: injected"
     assert "unexpected date-level failure" in capsys.readouterr().out
+
+
+def test_an_error_check_blocks_that_date_downstream_and_fails_the_run(gap_season, monkeypatch):
+    import nba_precompute.features.shot_zones as shot_zones
+
+    real = shot_zones.compute_psza
+
+    def duplicating(pgs, calendar, dates, *args, **kwargs):
+        result = real(pgs, calendar, dates, *args, **kwargs)
+        rows = result.rows
+        dup = rows[rows["analysis_date"] == pd.Timestamp("2021-11-10")].head(1)
+        return result._replace(rows=pd.concat([rows, dup], ignore_index=True))
+
+    monkeypatch.setattr(shot_zones, "compute_psza", duplicating)
+    assert main(["backfill", "--start", "2021-11-08", "--end", "2021-11-12"]) == 1
+    instance = dg.DagsterInstance.get()
+
+    def outcome(asset):
+        history = instance.event_log_storage.get_asset_check_execution_history(
+            dg.AssetCheckKey(dg.AssetKey(asset), "date_outcome"), limit=50)
+        return {r.partition: (r.status.value, r.event.dagster_event.event_specific_data.severity.value
+                              if r.event else None) for r in history}
+
+    assert outcome("psza")["2021-11-10"] == ("FAILED", "ERROR")
+    assert outcome("psza")["2021-11-09"][0] == "SUCCEEDED"
+    for asset in ("pdc", "mlfs"):
+        assert outcome(asset)["2021-11-10"] == ("FAILED", "ERROR")  # blocked
+        assert outcome(asset)["2021-11-12"][0] == "SUCCEEDED"
+    pdc = gap_season.query("SELECT DISTINCT analysis_date FROM nba_precompute.player_daily_cache")
+    dates = set(pd.to_datetime(pdc["analysis_date"]).dt.strftime("%Y-%m-%d"))
+    assert "2021-11-10" not in dates and {"2021-11-08", "2021-11-12"} <= dates
+    assert "2021-11-10" not in instance.get_materialized_partitions(dg.AssetKey("pdc"))
