@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 export NBA_PRECOMPUTE_WAREHOUSE ?= .nba_precompute/warehouse.duckdb
 export DAGSTER_HOME ?= $(CURDIR)/.nba_precompute/dagster_home
 
-.PHONY: install demo test dev clean
+.PHONY: install home demo test dev bench clean
 
 $(BIN)/.installed: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -15,17 +15,22 @@ $(BIN)/.installed: pyproject.toml constraints.txt
 
 install: $(BIN)/.installed
 
-demo: install
-	mkdir -p $(DAGSTER_HOME)
+# The Dagster instance shared by the CLI, `make dev` and the tests' validate step.
+home: install
+	$(BIN)/python -c "from nba_precompute.instance import dagster_home; dagster_home()"
+
+demo: home
 	$(BIN)/nba-precompute demo
 
-test: install
+test: home
 	$(BIN)/dagster definitions validate -m nba_precompute.definitions
 	$(BIN)/pytest $(PYTEST_ARGS)
 
-dev: install
-	mkdir -p $(DAGSTER_HOME)
-	$(BIN)/dagster dev -h 127.0.0.1
+dev: home
+	DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS=1 $(BIN)/dagster dev -h 127.0.0.1 -p 3000
+
+bench: install
+	$(BIN)/python benchmarks/backfill.py
 
 clean:
 	rm -rf .nba_precompute
