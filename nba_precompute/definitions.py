@@ -5,6 +5,7 @@ from __future__ import annotations
 import dagster as dg
 
 from nba_precompute.assets import build_phase4_assets
+from nba_precompute.automation import build_heal_sensor
 from nba_precompute.coverage.asset import build_coverage_report, build_coverage_schedule
 from nba_precompute.instance import apply_performance_env
 from nba_precompute.phase3.specs import phase3_specs
@@ -18,6 +19,7 @@ def build_definitions() -> dg.Definitions:
     return dg.Definitions(
         assets=[*phase3_specs(kind), build_phase4_assets(kind), build_coverage_report(kind)],
         schedules=[build_coverage_schedule()],
+        sensors=[build_heal_sensor()],
         resources={"warehouse": warehouse_from_env()},
         # In process: one DuckDB writer at a time, and ~6 s instead of ~25 s per run here.
         executor=dg.in_process_executor,

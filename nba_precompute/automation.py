@@ -1,0 +1,244 @@
+"""Healing: after an upstream repair, re-request the downstream Phase 4 partitions that failed for it.
+
+`phase4_heal_sensor` (RUNNING by default) reads the materializations of the Phase 4 assets that
+have Phase 4 consumers (psza, tdza, pdc, pcf) since its cursor. For each one with rows on date D
+(`dagster/row_count` > 0), it looks at the latest `date_outcome` evaluation of every downstream
+Phase 4 asset on D and re-requests the ones that
+
+* failed with MISSING_DEPENDENCY,
+* whose failure reason names the repaired asset's table (or the table of an asset healed with
+  it, so a chain pcf -> mlfs heals in one run, producers first), and
+* were evaluated before that materialization (a failure recorded after the repair is not healed
+  by it; a downstream re-evaluated in the same run is left alone), and have not been
+  materialized since.
+
+One run per date, for just the failed downstream assets of that date: healthy dates and healthy
+assets are never touched. Materializations of runs still in progress are left for a later tick
+(their downstream is usually evaluated by the same run), so a backfill that both fails and
+materializes never triggers healing by itself.
+
+Why a sensor rather than a declarative AutomationCondition (`any_deps_updated & missing`): every
+date-failed partition is "missing", so the condition would also re-request partitions that
+failed for another reason (bootstrap, another upstream) whenever any upstream of that date is
+re-materialized, e.g. after every backfill. The failure reason recorded by the step says exactly
+which upstream a date failed for.
+
+NBA_PRECOMPUTE_HEAL_INTERVAL_SECONDS sets the minimum interval between evaluations (default 30).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+
+import dagster as dg
+
+from nba_precompute.assets import DATE_OUTCOME_CHECK
+from nba_precompute.pipeline import ASSETS
+from nba_precompute.settings import ASSETS as ASSET_NAMES
+from nba_precompute.tables import ASSET_TABLES
+
+HEAL_SENSOR = "phase4_heal_sensor"
+LAUNCHED_BY_TAG = "nba_precompute/launched_by"
+HEALED_AFTER_TAG = "nba_precompute/healed_after"
+ROW_COUNT = "dagster/row_count"
+MISSING_DEPENDENCY = "MISSING_DEPENDENCY"
+PAGE = 1000
+
+# asset -> its direct Phase 4 consumers
+DOWNSTREAM: dict[str, list[str]] = {
+    a: [b for b in ASSET_NAMES if a in ASSETS[b].upstream_assets] for a in ASSET_NAMES
+}
+UPSTREAM_WITH_CONSUMERS: list[str] = [a for a in ASSET_NAMES if DOWNSTREAM[a]]
+
+
+def heal_interval_seconds() -> int:
+    return int(os.environ.get("NBA_PRECOMPUTE_HEAL_INTERVAL_SECONDS", "30"))
+
+
+@dataclass(frozen=True)
+class Repair:
+    """A materialization with rows of an upstream Phase 4 asset on a date."""
+
+    asset: str
+    partition: str
+    storage_id: int
+    timestamp: float
+
+
+@dataclass(frozen=True)
+class HealRequest:
+    partition: str
+    assets: tuple[str, ...]  # in dependency order
+    after: tuple[Repair, ...]  # the repairs that triggered it
+
+    @property
+    def run_key(self) -> str:
+        return f"heal:{self.partition}:{'+'.join(self.assets)}:{max(r.storage_id for r in self.after)}"
+
+    def run_request(self) -> dg.RunRequest:
+        return dg.RunRequest(
+            run_key=self.run_key,
+            partition_key=self.partition,
+            asset_selection=[dg.AssetKey(a) for a in self.assets],
+            tags={
+                LAUNCHED_BY_TAG: HEAL_SENSOR,
+                HEALED_AFTER_TAG: ", ".join(f"{r.asset}@{r.storage_id}" for r in self.after),
+            },
+        )
+
+
+def _meta_value(metadata, key):
+    value = (metadata or {}).get(key)
+    return getattr(value, "value", value)
+
+
+def _finished(instance: dg.DagsterInstance, run_ids: set[str]) -> set[str]:
+    """The run ids among run_ids whose run is finished (or that are not runs: runless events)."""
+    from dagster._core.storage.dagster_run import FINISHED_STATUSES
+
+    ids = [r for r in run_ids if r]
+    done = {r for r in run_ids if not r}
+    if ids:
+        records = instance.get_run_records(dg.RunsFilter(run_ids=ids))
+        known = {rec.dagster_run.run_id: rec.dagster_run.status for rec in records}
+        done |= {r for r in ids if r not in known or known[r] in FINISHED_STATUSES}
+    return done
+
+
+def new_repairs(instance: dg.DagsterInstance, after_storage_id: int) -> tuple[list[Repair], int]:
+    """Materializations with rows of the upstream assets after the cursor, up to the first one of a
+    run still in progress; and the new cursor (the last storage id considered)."""
+    records = []
+    horizon = None
+    for asset in UPSTREAM_WITH_CONSUMERS:
+        result = instance.fetch_materializations(
+            dg.AssetRecordsFilter(asset_key=dg.AssetKey(asset), after_storage_id=after_storage_id),
+            limit=PAGE,
+            ascending=True,
+        )
+        records.extend((asset, rec) for rec in result.records)
+        if result.has_more and result.records:  # only consider what every asset has fully read
+            last = result.records[-1].storage_id
+            horizon = last if horizon is None else min(horizon, last)
+    records = sorted(
+        ((a, r) for a, r in records if horizon is None or r.storage_id <= horizon), key=lambda x: x[1].storage_id
+    )
+    finished = _finished(instance, {r.run_id for _, r in records})
+    repairs: list[Repair] = []
+    cursor = after_storage_id
+    for asset, rec in records:
+        if rec.run_id not in finished:
+            break
+        cursor = rec.storage_id
+        mat = rec.asset_materialization
+        if mat is None or mat.partition is None:
+            continue
+        rows = _meta_value(mat.metadata, ROW_COUNT)
+        if rows is not None and int(rows) <= 0:  # NO_GAMES / OFF_SEASON: heals nothing
+            continue
+        repairs.append(Repair(asset, mat.partition, rec.storage_id, rec.timestamp))
+    return repairs, cursor
+
+
+def _latest_outcomes(instance: dg.DagsterInstance, assets: list[str], partition: str) -> dict:
+    from dagster._core.event_api import PartitionKeyFilter
+
+    keys = [dg.AssetCheckKey(dg.AssetKey(a), DATE_OUTCOME_CHECK) for a in assets]
+    latest = instance.event_log_storage.get_latest_asset_check_execution_by_key(
+        keys, partition_filter=PartitionKeyFilter(key=partition)
+    )
+    return {k.asset_key.path[-1]: rec for k, rec in latest.items()}
+
+
+def heal_requests(instance: dg.DagsterInstance, repairs: list[Repair]) -> list[HealRequest]:
+    """Per date: the downstream assets whose latest date_outcome failed for a repaired upstream."""
+    from dagster._core.storage.asset_check_execution_record import AssetCheckExecutionRecordStatus
+
+    by_date: dict[str, dict[str, Repair]] = {}
+    for r in repairs:
+        latest = by_date.setdefault(r.partition, {}).get(r.asset)
+        if latest is None or r.storage_id > latest.storage_id:
+            by_date[r.partition][r.asset] = r
+    out = []
+    for partition, repaired in sorted(by_date.items()):
+        candidates = sorted({b for a in repaired for b in _closure(a)}, key=ASSET_NAMES.index)
+        outcomes = _latest_outcomes(instance, candidates, partition)
+        heal: list[str] = []
+        used: dict[str, Repair] = {}
+        for b in candidates:  # dependency order: an asset healed here can heal its consumers
+            rec = outcomes.get(b)
+            if rec is None or rec.status != AssetCheckExecutionRecordStatus.FAILED or rec.evaluation is None:
+                continue
+            meta = rec.evaluation.metadata
+            if _meta_value(meta, "failure_category") != MISSING_DEPENDENCY:
+                continue
+            reason = str(_meta_value(meta, "failure_reason") or "")
+            evaluated_at = rec.event.timestamp if rec.event is not None else rec.create_timestamp
+            if _materialized_after(instance, b, partition, evaluated_at):  # healed some other way
+                continue
+            for u in ASSETS[b].upstream_assets:
+                if ASSET_TABLES[u].fqn not in reason:
+                    continue
+                repair = repaired.get(u)
+                if u in heal or (repair is not None and evaluated_at < repair.timestamp):
+                    heal.append(b)
+                    if repair is not None:
+                        used[u] = repair
+                    break
+        if heal:
+            out.append(HealRequest(partition, tuple(heal), tuple(sorted(used.values(), key=lambda r: r.storage_id))))
+    return out
+
+
+def _materialized_after(instance: dg.DagsterInstance, asset: str, partition: str, timestamp: float) -> bool:
+    latest = instance.fetch_materializations(
+        dg.AssetRecordsFilter(asset_key=dg.AssetKey(asset), asset_partitions=[partition]), limit=1
+    ).records
+    return bool(latest) and latest[0].timestamp > timestamp
+
+
+def _closure(asset: str) -> set[str]:
+    seen: set[str] = set()
+    stack = list(DOWNSTREAM[asset])
+    while stack:
+        b = stack.pop()
+        if b not in seen:
+            seen.add(b)
+            stack.extend(DOWNSTREAM[b])
+    return seen
+
+
+def _cursor(raw: str | None) -> int:
+    if not raw:
+        return 0
+    try:
+        return int(json.loads(raw)["after_storage_id"])
+    except (ValueError, KeyError, TypeError):
+        return 0
+
+
+def build_heal_sensor() -> dg.SensorDefinition:
+    @dg.sensor(
+        name=HEAL_SENSOR,
+        target=dg.AssetSelection.assets(*ASSET_NAMES),
+        minimum_interval_seconds=heal_interval_seconds(),
+        default_status=dg.DefaultSensorStatus.RUNNING,
+        description="Re-requests the downstream Phase 4 partitions of a date that failed with "
+        "MISSING_DEPENDENCY for an upstream Phase 4 asset, once that upstream is re-materialized with rows "
+        "for the date. Healthy dates are never touched.",
+    )
+    def phase4_heal_sensor(context: dg.SensorEvaluationContext):
+        after = _cursor(context.cursor)
+        repairs, cursor = new_repairs(context.instance, after)
+        requests = heal_requests(context.instance, repairs)
+        for req in requests:
+            context.log.info(f"healing {', '.join(req.assets)} on {req.partition} after {req.run_request().tags[HEALED_AFTER_TAG]}")
+        if cursor != after:
+            context.update_cursor(json.dumps({"after_storage_id": cursor}))
+        if not requests:
+            return dg.SkipReason(f"no downstream partition to heal ({len(repairs)} new upstream materialization(s))")
+        return [req.run_request() for req in requests]
+
+    return phase4_heal_sensor
