@@ -3,15 +3,31 @@
 Partition writes load the frames into per-run staging tables with load jobs (never streaming
 inserts: streamed rows cannot be deleted for a while, which would break replace-on-rerun),
 then replace the partitions of the asset table and the failure rows in one multi-statement
-transaction. DATE columns are loaded with an explicit schema, which avoids the DATE/TIMESTAMP
-cast problem of partition overwrites with the stock BigQuery pandas IO manager.
+transaction whose date list is an ARRAY<DATE> query parameter.
+
+The DATE cast problem of the stock BigQuery pandas IO manager does not arise here:
+
+* that IO manager deletes a daily partition with `col >= '2021-11-01 00:00:00'`, a literal that
+  BigQuery cannot cast to DATE (dagster issue 13147); the transaction script compares the DATE
+  column with DATE values only (`analysis_date IN UNNEST(@dates)`);
+* a pandas datetime64 column loaded without a schema becomes TIMESTAMP; every load here has an
+  explicit schema, and `to_load_frame` turns DATE columns into `datetime.date` objects first.
+
+Two writers that touch the same table at once conflict in BigQuery ("Transaction is aborted due
+to concurrent update"): the losing transaction is rolled back as a whole and retried here.
+Credentials: application default credentials, or a base64-encoded service-account key in the
+environment variable NBA_PRECOMPUTE_GCP_CREDENTIALS (never a file under version control).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import os
+import random
+import time
 import uuid
-from typing import Sequence
+from contextlib import contextmanager
+from typing import Iterator, Sequence
 
 import pandas as pd
 from dagster_gcp import BigQueryResource
@@ -22,6 +38,13 @@ from nba_precompute.tables import ASSET_TABLES, FAILURES
 from nba_precompute.warehouse import sql
 from nba_precompute.warehouse.base import OUTPUT_TABLES, Warehouse, WarehouseError, stamp
 
+CREDENTIALS_ENV = "NBA_PRECOMPUTE_GCP_CREDENTIALS"
+# Messages of BigQuery's transaction conflicts between concurrent writers of one table.
+CONFLICT_MARKERS = ("concurrent update", "could not serialize access")
+TRANSACTION_ATTEMPTS = 6
+RETRY_BASE_SECONDS = 2.0
+_sleep = time.sleep  # replaced in tests
+
 
 def bq_schema(table: Table):
     from google.cloud import bigquery
@@ -31,6 +54,51 @@ def bq_schema(table: Table):
                              mode="REQUIRED" if name in table.not_null else "NULLABLE")
         for name, kind in table.columns
     ]
+
+
+def _as_dates(column: pd.Series, name: str) -> pd.Series:
+    stamps = pd.to_datetime(column)
+    if getattr(stamps.dt, "tz", None) is not None:
+        stamps = stamps.dt.tz_localize(None)
+    partial = stamps.notna() & (stamps != stamps.dt.normalize())
+    if partial.any():
+        raise WarehouseError(f"column {name} holds times of day, not dates: {column[partial].iloc[0]!r}")
+    dates = stamps.dt.date.astype(object)
+    return dates.where(stamps.notna(), None)
+
+
+def to_load_frame(frame: pd.DataFrame, table: Table) -> pd.DataFrame:
+    """The frame as a load job must see it, in table column order: DATE columns as
+    `datetime.date` objects (a datetime64 column would otherwise be typed TIMESTAMP), TIMESTAMP
+    columns in UTC, INT64 and BOOL as nullable pandas types."""
+    out = frame[table.column_names].copy()
+    for name, kind in table.columns:
+        if kind == "DATE":
+            out[name] = _as_dates(out[name], name)
+        elif kind == "TIMESTAMP":
+            out[name] = pd.to_datetime(out[name], utc=True)
+        elif kind == "INT64":
+            out[name] = out[name].astype("Int64")
+        elif kind == "BOOL":
+            out[name] = out[name].astype("boolean")
+    return out
+
+
+def from_query_frame(frame: pd.DataFrame, table: Table) -> pd.DataFrame:
+    """A query result like the DuckDB warehouse returns it: DATE columns as datetime64."""
+    for name, kind in table.columns:
+        if kind == "DATE" and name in frame.columns:
+            frame[name] = pd.to_datetime(frame[name].astype(object))
+    return frame
+
+
+def date_list(dates: Sequence) -> list[dt.date]:
+    return sorted(set(pd.to_datetime(list(dates)).date))
+
+
+def is_conflict(exc: BaseException) -> bool:
+    text = str(exc).lower()
+    return any(marker in text for marker in CONFLICT_MARKERS)
 
 
 def transaction_script(asset: str, staging_rows: str, staging_failures: str, project: str) -> str:
@@ -55,27 +123,37 @@ class BigQueryWarehouse(Warehouse):
     location: str = Field(default="US", description="BigQuery location of the datasets and jobs.")
     gcp_credentials: str | None = Field(
         default=None,
-        description="Base64-encoded service-account key (leave unset for application default credentials).",
+        description="Base64-encoded service-account key. Unset: the environment variable "
+        f"{CREDENTIALS_ENV} if set, else application default credentials.",
     )
     staging_dataset: str = Field(default="nba_processing", description="Dataset for per-run staging tables.")
     dialect: str = "bigquery"
 
     def _resource(self) -> BigQueryResource:
-        return BigQueryResource(project=self.project, location=self.location, gcp_credentials=self.gcp_credentials)
+        credentials = self.gcp_credentials or os.environ.get(CREDENTIALS_ENV) or None
+        return BigQueryResource(project=self.project, location=self.location, gcp_credentials=credentials)
+
+    @contextmanager
+    def _client(self) -> Iterator:
+        with self._resource().get_client() as client:
+            yield client
 
     def ddl(self, tables: Sequence[Table] = OUTPUT_TABLES) -> list[str]:
         statements = [sql.create_schema(ds, "bigquery", self.project) for ds in dict.fromkeys(t.dataset for t in tables)]
         return statements + [sql.create_table(t, "bigquery", self.project) for t in tables]
 
+    def ddl_script(self, tables: Sequence[Table] = OUTPUT_TABLES) -> str:
+        """ddl() as one multi-statement script: one query job creates everything missing."""
+        return ";\n".join(self.ddl(tables)) + ";"
+
     def ensure_tables(self, tables: Sequence[Table] = OUTPUT_TABLES) -> None:
-        with self._resource().get_client() as client:
-            for statement in self.ddl(tables):
-                client.query(statement).result()
+        with self._client() as client:
+            client.query(self.ddl_script(tables)).result()
 
     def table_exists(self, table: Table) -> bool:
         from google.api_core.exceptions import NotFound
 
-        with self._resource().get_client() as client:
+        with self._client() as client:
             try:
                 client.get_table(f"{self.project}.{table.dataset}.{table.name}")
                 return True
@@ -90,23 +168,38 @@ class BigQueryWarehouse(Warehouse):
             bigquery.ScalarQueryParameter("start", "DATE", start or dt.date(1900, 1, 1)),
             bigquery.ScalarQueryParameter("end", "DATE", end or dt.date(2999, 12, 31)),
         ] if bounded else []
-        with self._resource().get_client() as client:
+        with self._client() as client:
             job = client.query(
                 sql.select_range(table, "bigquery", columns, self.project, bounded=bounded),
                 job_config=bigquery.QueryJobConfig(query_parameters=params),
             )
-            return job.to_dataframe()
+            return from_query_frame(job.to_dataframe(), table)
 
     def _load(self, client, frame: pd.DataFrame, table: Table, destination: str) -> None:
         from google.cloud import bigquery
 
         config = bigquery.LoadJobConfig(schema=bq_schema(table), write_disposition="WRITE_TRUNCATE")
-        client.load_table_from_dataframe(frame, destination, job_config=config).result()
+        client.load_table_from_dataframe(to_load_frame(frame, table), destination, job_config=config).result()
+
+    def _run_transaction(self, client, script: str, params: list) -> None:
+        """Run the script; a transaction aborted by a concurrent writer of the same table was
+        rolled back by BigQuery and is run again (with backoff), up to TRANSACTION_ATTEMPTS."""
+        from google.cloud import bigquery
+
+        for attempt in range(1, TRANSACTION_ATTEMPTS + 1):
+            try:
+                client.query(script, job_config=bigquery.QueryJobConfig(query_parameters=params)).result()
+                return
+            except Exception as exc:
+                if not is_conflict(exc) or attempt == TRANSACTION_ATTEMPTS:
+                    raise
+                _sleep(RETRY_BASE_SECONDS * 2 ** (attempt - 1) * (1 + random.random()))
 
     def write_partitions(self, asset, dates, rows, failures, run_id) -> None:
         from google.cloud import bigquery
 
         table = ASSET_TABLES[asset]
+        days = date_list(dates)
         created_at = pd.Timestamp.now(tz="UTC")
         rows = stamp(rows, table, created_at)
         failures = stamp(failures, FAILURES, created_at, run_id=run_id)
@@ -114,22 +207,33 @@ class BigQueryWarehouse(Warehouse):
         staging_rows = f"{self.project}.{self.staging_dataset}._stage_{asset}_{suffix}"
         staging_failures = f"{self.project}.{self.staging_dataset}._stage_{asset}_failures_{suffix}"
         params = [
-            bigquery.ArrayQueryParameter("dates", "DATE", sorted(pd.to_datetime(list(dates)).date)),
+            bigquery.ArrayQueryParameter("dates", "DATE", days),
             bigquery.ScalarQueryParameter("processor", "STRING", asset),
         ]
-        with self._resource().get_client() as client:
+        span = f"{days[0]}..{days[-1]}" if days else "no dates"
+        with self._client() as client:
             try:
                 self._load(client, rows, table, staging_rows)
                 self._load(client, failures, FAILURES, staging_failures)
-                client.query(
-                    transaction_script(asset, staging_rows, staging_failures, self.project),
-                    job_config=bigquery.QueryJobConfig(query_parameters=params),
-                ).result()
+                self._run_transaction(client, transaction_script(asset, staging_rows, staging_failures, self.project),
+                                      params)
             except Exception as exc:
-                raise WarehouseError(f"writing {table.fqn} for {len(list(dates))} date(s) failed: {exc}") from exc
-            finally:
-                for staged in (staging_rows, staging_failures):
-                    client.delete_table(staged, not_found_ok=True)
+                self._drop_staging(client, (staging_rows, staging_failures), quiet=True)
+                raise WarehouseError(f"writing {table.fqn} for {span} ({len(days)} date(s)) failed: {exc}") from exc
+            self._drop_staging(client, (staging_rows, staging_failures), quiet=False)
+
+    @staticmethod
+    def _drop_staging(client, tables: Sequence[str], quiet: bool) -> None:
+        """Delete the staging tables (all of them, even if one delete fails); after a failed
+        write a failing delete must not hide the write's own error."""
+        problems = []
+        for staged in tables:
+            try:
+                client.delete_table(staged, not_found_ok=True)
+            except Exception as exc:
+                problems.append(f"{staged}: {exc}")
+        if problems and not quiet:
+            raise WarehouseError("could not delete staging table(s) " + "; ".join(problems))
 
     def replace_date_range(self, frames, start, end) -> None:
         raise WarehouseError(

@@ -1,16 +1,26 @@
 """The embedded default: one DuckDB file, schemas named like the BigQuery datasets.
 
-Connections come from dagster-duckdb's DuckDBResource (which retries while another process
-holds the file). A partition write is one transaction over the asset table and the failure
-table, so readers never see half a partition.
+Connections come from dagster-duckdb's DuckDBResource. A DuckDB file has one writing process at a
+time, so processes that share the file (concurrent backfills, `dagster dev`, the CLI) take
+turns: every connection is opened under an exclusive lock on `<file>.lock` (fcntl.flock; waits up
+to `lock_timeout_seconds`, then fails with a WarehouseError that says who holds it) and closed
+before the lock is released. A partition write is one transaction over the asset table and the
+failure table, so readers never see half a partition.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import fcntl
+import os
+import socket
+import threading
+import time
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Sequence
+from typing import Iterator, Sequence
 
+import duckdb
 import pandas as pd
 from dagster_duckdb import DuckDBResource
 from pydantic import Field
@@ -21,16 +31,84 @@ from nba_precompute.warehouse import sql
 from nba_precompute.warehouse.base import OUTPUT_TABLES, Warehouse, WarehouseError, stamp
 
 
+LOCK_TIMEOUT_ENV = "NBA_PRECOMPUTE_DUCKDB_LOCK_TIMEOUT"
+DEFAULT_LOCK_TIMEOUT = 600.0
+_held = threading.local()  # lock files this thread holds (nested connections do not re-lock)
+
+
+@contextmanager
+def exclusive(database: Path, timeout: float, poll: float = 0.05) -> Iterator[None]:
+    """Hold the exclusive lock of a DuckDB file across processes; a WarehouseError after
+    `timeout` seconds of waiting."""
+    key = str(database.resolve())
+    held = _held.__dict__.setdefault("paths", set())
+    if key in held:
+        yield
+        return
+    lock_path = database.with_name(database.name + ".lock")
+    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    holder = os.pread(fd, 200, 0).decode(errors="replace").strip() or "unknown"
+                    raise WarehouseError(
+                        f"the DuckDB warehouse {database} stayed busy for {timeout:g} s (held by {holder}); "
+                        f"it has one writing process at a time. Let the other run finish, or raise "
+                        f"{LOCK_TIMEOUT_ENV}; see docs/DEPLOY.md (concurrency)"
+                    ) from None
+                time.sleep(poll)
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"pid {os.getpid()} on {socket.gethostname()} since {time.strftime('%H:%M:%S')}".encode(), 0)
+        held.add(key)
+        try:
+            yield
+        finally:
+            held.discard(key)
+    finally:
+        os.close(fd)  # releases the lock
+
+
 class DuckDBWarehouse(Warehouse):
     """The embedded warehouse: a DuckDB file."""
 
     database: str = Field(description="Path of the DuckDB file (created on first use).")
+    lock_timeout_seconds: float | None = Field(
+        default=None,
+        description=f"How long to wait for another process's use of the file ({LOCK_TIMEOUT_ENV}, default "
+        f"{DEFAULT_LOCK_TIMEOUT:g} s).",
+    )
     dialect: str = "duckdb"
 
+    @contextmanager
     def _connect(self):
-        if self.database != ":memory:":
-            Path(self.database).parent.mkdir(parents=True, exist_ok=True)
-        return DuckDBResource(database=self.database).get_connection()
+        if self.database == ":memory:":
+            with DuckDBResource(database=self.database).get_connection() as con:
+                yield con
+            return
+        path = Path(self.database)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        timeout = self.lock_timeout_seconds or float(os.environ.get(LOCK_TIMEOUT_ENV, DEFAULT_LOCK_TIMEOUT))
+        with exclusive(path, timeout):
+            connected = False
+            try:
+                with DuckDBResource(database=self.database).get_connection() as con:
+                    connected = True
+                    try:
+                        yield con
+                    finally:
+                        con.close()  # before the lock is released
+            except duckdb.IOException as exc:
+                if connected:
+                    raise
+                raise WarehouseError(
+                    f"cannot open the DuckDB warehouse {path}: another program holds it without taking "
+                    f"{path.name}.lock (a duckdb shell or notebook?); close it and run again ({exc})"
+                ) from exc
 
     def ensure_tables(self, tables: Sequence[Table] = OUTPUT_TABLES) -> None:
         with self._connect() as con:
