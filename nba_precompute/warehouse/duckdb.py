@@ -23,7 +23,7 @@ from typing import Iterator, Sequence
 import duckdb
 import pandas as pd
 from dagster_duckdb import DuckDBResource
-from pydantic import Field
+from pydantic import Field, PrivateAttr
 
 from nba_precompute.phase3.contract import Table
 from nba_precompute.tables import ASSET_TABLES, FAILURES
@@ -83,9 +83,27 @@ class DuckDBWarehouse(Warehouse):
         f"{DEFAULT_LOCK_TIMEOUT:g} s).",
     )
     dialect: str = "duckdb"
+    _session: object = PrivateAttr(default=None)
+
+    @contextmanager
+    def session(self) -> Iterator[None]:
+        """One connection (and one hold of the file lock) for every call inside the block: a
+        Phase 4 step makes ~100 warehouse calls, each of which would otherwise reconnect."""
+        if self._session is not None:
+            yield
+            return
+        with self._connect() as con:
+            self._session = con
+            try:
+                yield
+            finally:
+                self._session = None
 
     @contextmanager
     def _connect(self):
+        if self._session is not None:
+            yield self._session
+            return
         if self.database == ":memory:":
             with DuckDBResource(database=self.database).get_connection() as con:
                 yield con
