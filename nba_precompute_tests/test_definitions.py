@@ -204,3 +204,14 @@ def test_phase4_asset_has_a_single_run_backfill_policy(graph, defs, asset):
     assert policy.policy_type.name == "SINGLE_RUN"
     assert policy.max_partitions_per_run is None  # the whole range in one run
     assert defs.resolve_assets_def(asset).is_executable is True
+
+
+def test_the_daily_schedule_targets_todays_partition_of_the_five_assets(defs):
+    schedule = defs.resolve_schedule_def("phase4_daily_schedule")
+    assert schedule.cron_schedule == "0 10 * * *"
+    assert schedule.default_status == dg.DefaultScheduleStatus.STOPPED
+    job = defs.resolve_job_def("phase4_daily")
+    assert job.asset_layer.selected_asset_keys == set(PHASE4_KEYS)
+    context = dg.build_schedule_context(scheduled_execution_time=dt.datetime(2022, 11, 15, 10, 0, tzinfo=dt.timezone.utc))
+    (request,) = list(schedule.evaluate_tick(context).run_requests)
+    assert request.partition_key == "2022-11-15"
