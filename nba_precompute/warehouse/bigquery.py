@@ -204,8 +204,11 @@ class BigQueryWarehouse(Warehouse):
         rows = stamp(rows, table, created_at)
         failures = stamp(failures, FAILURES, created_at, run_id=run_id)
         suffix = uuid.uuid4().hex[:12]
-        staging_rows = f"{self.project}.{self.staging_dataset}._stage_{asset}_{suffix}"
-        staging_failures = f"{self.project}.{self.staging_dataset}._stage_{asset}_failures_{suffix}"
+        # Project and staging dataset are configuration (the launchpad can set them): validated
+        # before they name anything, as they end up inside the transaction script's SQL.
+        staging = f"{sql.project_id(self.project)}.{sql.identifier(self.staging_dataset)}"
+        staging_rows = f"{staging}._stage_{asset}_{suffix}"
+        staging_failures = f"{staging}._stage_{asset}_failures_{suffix}"
         params = [
             bigquery.ArrayQueryParameter("dates", "DATE", days),
             bigquery.ScalarQueryParameter("processor", "STRING", asset),

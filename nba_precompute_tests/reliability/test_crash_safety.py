@@ -257,3 +257,49 @@ def test_an_exception_in_psza_halfway_cascades_as_records_and_a_rerun_restores_e
     monkeypatch.undo()
     assert cli_backfill(db, tmp_path / "home", *RANGE) == 0
     assert_same_tables(old_snapshot, snapshot(db))
+
+
+def test_a_write_that_fails_after_its_delete_is_rolled_back_whole(tmp_path, monkeypatch, attempt_db):
+    """The failure-table insert of pdc's write breaks (after pdc's rows were already replaced
+    inside the transaction): the transaction rolls back, pdc keeps every old row and failure
+    record (created_at and run_id included), the run fails naming the table, and the assets
+    after pdc are not written at all."""
+    from nba_precompute.warehouse import sql as sql_module
+
+    before = snapshot(attempt_db, keep_run_columns=True)
+    original = sql_module.insert_from
+    seen = []
+
+    def broken(table, source, dialect, project=None):
+        if table.fqn == FAILURES.fqn:
+            seen.append(source)
+            if len(seen) == 3:  # psza's and tdza's writes go through; pdc's breaks mid-transaction
+                return "INSERT INTO no_such_schema.no_such_table SELECT 1"
+        return original(table, source, dialect, project)
+
+    monkeypatch.setattr(sql_module, "insert_from", broken)
+    assert cli_backfill(attempt_db, tmp_path / "home", *RANGE) == 1
+    monkeypatch.undo()
+
+    after = snapshot(attempt_db, keep_run_columns=True)
+    fails_b, fails_a = before[FAILURES.fqn], after[FAILURES.fqn]
+    for asset in ("pdc", "pcf", "mlfs"):
+        fqn = ASSET_TABLES[asset].fqn
+        pd.testing.assert_frame_equal(after[fqn], before[fqn], check_exact=True)
+        pd.testing.assert_frame_equal(fails_a[fails_a["processor_name"] == asset].reset_index(drop=True),
+                                      fails_b[fails_b["processor_name"] == asset].reset_index(drop=True))
+    for asset in ("psza", "tdza"):  # committed before the failing write: the new run's rows
+        assert not after[ASSET_TABLES[asset].fqn]["created_at"].isin(before[ASSET_TABLES[asset].fqn]["created_at"]).any()
+    assert set(duplicate_keys(attempt_db).values()) == {0}
+
+    import dagster as dg
+    from dagster._serdes import serialize_value
+
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "home"))
+    instance = dg.DagsterInstance.get()
+    (record,) = instance.get_run_records()
+    step_failures = [serialize_value(e.dagster_event.event_specific_data) for e in instance.all_logs(record.dagster_run.run_id)
+                     if e.dagster_event is not None and e.dagster_event.event_type_value == "STEP_FAILURE"]
+    assert len(step_failures) == 1
+    assert f"writing nba_precompute.player_daily_cache for {RANGE[0]}..{RANGE[1]} failed" in step_failures[0]
+    instance.dispose()

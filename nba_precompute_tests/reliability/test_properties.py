@@ -48,9 +48,11 @@ from .seasons import OPENER, SEASON_YEAR, Shape, random_season
 SLATE_ASSETS = ("pdc", "pcf", "mlfs")
 # Deterministic (a fixed example sequence, no example database), no deadline, and no shrinking:
 # an example costs about a second, so a failure is reported as drawn (with its reproduce blob)
-# instead of after minutes of shrinking. NBA_PRECOMPUTE_PROPERTY_SCALE=10 runs ten times more.
+# instead of after minutes of shrinking. NBA_PRECOMPUTE_PROPERTY_SCALE=10 runs ten times more
+# examples; NBA_PRECOMPUTE_PROPERTY_RANDOM=1 draws fresh ones on every run (exploration).
 SCALE = int(os.environ.get("NBA_PRECOMPUTE_PROPERTY_SCALE", "1"))
-PROPERTY_SETTINGS = dict(deadline=None, derandomize=True, database=None, print_blob=True,
+RANDOM = os.environ.get("NBA_PRECOMPUTE_PROPERTY_RANDOM") == "1"
+PROPERTY_SETTINGS = dict(deadline=None, derandomize=not RANDOM, database=None, print_blob=True,
                          phases=[Phase.explicit, Phase.generate],
                          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 
