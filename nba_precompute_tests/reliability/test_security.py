@@ -127,6 +127,22 @@ def test_a_bad_project_from_the_environment_never_becomes_sql(monkeypatch):
         warehouse.ddl()
 
 
+@pytest.mark.parametrize("command", [["backfill", "--start", "2021-11-01", "--end", "2021-11-02"],
+                                     ["coverage", "--start", "2021-11-01", "--end", "2021-11-02"],
+                                     ["check", "--start", "2021-11-01", "--end", "2021-11-02"]])
+def test_asset_names_from_the_command_line_are_checked_against_the_code(tmp_path, capsys, command):
+    """The only names a user types are asset names; they select among the code's five assets
+    (whose tables come from tables.py) and anything else stops the command before it starts."""
+    from nba_precompute.cli import main
+
+    db = tmp_path / "w.duckdb"
+    with pytest.raises(SystemExit) as stop:
+        main(["--warehouse", str(db), *command, "--assets", "psza,pcf; DROP TABLE nba_precompute.player_daily_cache"])
+    assert stop.value.code == 2
+    assert "unknown asset(s) pcf; DROP TABLE nba_precompute.player_daily_cache" in capsys.readouterr().err
+    assert not db.exists()
+
+
 class RecordingClient:
     def __init__(self):
         self.calls: list[tuple] = []
