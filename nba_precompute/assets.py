@@ -182,12 +182,17 @@ def _key(date) -> str:
 
 
 def _check_metadata(results: pd.DataFrame) -> dict:
-    meta = {}
-    for check, applicable, passed, severity, detail in zip(
+    """Every §8 result of a date: the passing checks in one entry, each other one with its detail
+    (compact, because it is serialized into one event per (asset, date))."""
+    meta, passed = {}, []
+    for check, applicable, ok, severity, detail in zip(
         results["check"], results["applicable"], results["passed"], results["severity"], results["detail"]
     ):
-        state = "N/A" if not applicable else ("PASS" if passed else f"FAIL ({severity})")
-        meta[check] = state + (f": {detail}" if applicable and not passed and detail else "")
+        if applicable and ok:
+            passed.append(check)
+        else:
+            meta[check] = ("N/A" if not applicable else f"FAIL ({severity})") + (f": {detail}" if detail else "")
+    meta["passed"] = ", ".join(passed)
     return meta
 
 
