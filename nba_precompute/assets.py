@@ -68,7 +68,10 @@ def partition_dates(context: dg.AssetExecutionContext) -> pd.DatetimeIndex:
 def _by_date(frame: pd.DataFrame | None) -> dict:
     if frame is None or not len(frame):
         return {}
-    return dict(tuple(frame.groupby(pd.to_datetime(frame["analysis_date"]))))
+    dates = frame["analysis_date"]
+    if not pd.api.types.is_datetime64_dtype(dates.dtype):
+        dates = pd.to_datetime(dates)
+    return dict(tuple(frame.groupby(dates)))
 
 
 def date_metadata(result: RangeResult) -> dict[pd.Timestamp, dict]:

@@ -159,7 +159,10 @@ def _empty_results() -> pd.DataFrame:
 
 # --- the partition under test -----------------------------------------------------------------
 def _as_dates(values) -> pd.Series:
-    s = pd.to_datetime(pd.Series(values), errors="coerce")
+    s = pd.Series(values)
+    if pd.api.types.is_datetime64_dtype(s.dtype):  # already dates (the asset path): no re-parse
+        return s.astype("datetime64[ns]")
+    s = pd.to_datetime(s, errors="coerce")
     if getattr(s.dt, "tz", None) is not None:
         s = s.dt.tz_localize(None)
     return s.dt.normalize().astype("datetime64[ns]")
