@@ -95,9 +95,10 @@ def date_metadata(result: RangeResult) -> dict[pd.Timestamp, dict]:
                 meta["failure_category"] = str(date_level["failure_category"].iloc[0])
                 meta["failure_reason"] = str(date_level["failure_reason"].iloc[0])
         v = verdicts.get(date)
-        if v is not None:
-            for upstream, found, required in zip(v["upstream"], v["found"], v["required"]):
-                meta[f"dependency {upstream}"] = f"{found} found, {required} required"
+        if v is not None:  # found / required per dependency rule, one entry
+            meta["dependencies"] = "; ".join(
+                f"{upstream} {found}/{required}" for upstream, found, required in zip(v["upstream"], v["found"], v["required"])
+            )
         out[date] = meta
     # One preview per run, on its latest date with rows (the one the asset page shows first):
     # rendering markdown for every date of a season cost more than the event writes.
