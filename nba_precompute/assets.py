@@ -44,7 +44,7 @@ from nba_precompute.pipeline import (
 )
 from nba_precompute.season import SeasonCalendar
 from nba_precompute.settings import ASSETS as ASSET_NAMES
-from nba_precompute.tables import ENTITY_COLUMN
+
 from nba_precompute.warehouse import Warehouse
 
 DESCRIPTIONS = {

@@ -11,7 +11,6 @@ import argparse
 import datetime as dt
 import os
 import sys
-import time
 from pathlib import Path
 
 from nba_precompute.settings import ASSETS

@@ -7,6 +7,8 @@ import datetime as dt
 import numpy as np
 import pandas as pd
 
+from nba_precompute_tests.frames import table_frame
+
 from nba_precompute.failures import Category, DATE_LEVEL, failure_frame
 from nba_precompute.features.slate import conform
 from nba_precompute.phase3.contract import Table
@@ -140,21 +142,11 @@ def candidates(date, entities, entity: str = "player_lookup") -> pd.DataFrame:
 
 
 def typed(table: Table, records: list[dict]) -> pd.DataFrame:
-    """A frame with exactly the table's columns and types (absent fields NULL)."""
-    df = pd.DataFrame.from_records(records, columns=table.column_names)
+    """A frame with exactly the table's columns and types (absent fields NULL), dates as dates."""
+    df = table_frame(table, records)
     for col, typ in table.columns:
-        if typ == "INT64":
-            df[col] = pd.array(df[col], dtype="Int64")
-        elif typ == "FLOAT64":
-            df[col] = pd.to_numeric(df[col]).astype("float64")
-        elif typ == "BOOL":
-            df[col] = pd.array(df[col].astype("object"), dtype="boolean")
-        elif typ == "TIMESTAMP":
-            df[col] = pd.to_datetime(df[col], utc=True)
-        elif typ == "DATE":
+        if typ == "DATE":
             df[col] = pd.to_datetime(df[col]).dt.date
-        else:
-            df[col] = df[col].astype("object")
     return df
 
 

@@ -14,7 +14,7 @@ from nba_precompute.coverage import heatmap
 from nba_precompute.coverage.load import load_coverage
 from nba_precompute.settings import ASSETS
 
-from .conftest import END, START, d
+from .conftest import START, d
 
 PALETTE = {heatmap.hex_to_rgb(c) for _, c in heatmap.LEGEND} | {heatmap.hex_to_rgb(heatmap.OTHER_FAILURE_COLOUR)}
 

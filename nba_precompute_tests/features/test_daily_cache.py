@@ -16,10 +16,11 @@ from nba_precompute.phase3.contract import (
     SCHEDULE,
     TEAM_OFFENSE_GAME_SUMMARY,
     UPCOMING_PLAYER_GAME_CONTEXT,
-    Table,
 )
 from nba_precompute.season import SeasonCalendar
 from nba_precompute.tables import PSZA, output_columns
+
+from nba_precompute_tests.frames import table_frame
 
 D = dt.date(2022, 11, 20)
 D2 = dt.date(2022, 11, 21)
@@ -27,21 +28,6 @@ T0 = pd.Timestamp("2022-11-19 12:00", tz="UTC")
 
 
 # --- builders ----------------------------------------------------------------------------------
-def table_frame(table: Table, records: list[dict]) -> pd.DataFrame:
-    """A frame with the table's columns and types (dates stay datetime.date, as Parquet reads them)."""
-    df = pd.DataFrame.from_records(records, columns=table.column_names)
-    for col, typ in table.columns:
-        if typ == "INT64":
-            df[col] = pd.array(df[col], dtype="Int64")
-        elif typ == "FLOAT64":
-            df[col] = pd.to_numeric(df[col]).astype("float64")
-        elif typ == "BOOL":
-            df[col] = pd.array(df[col].astype("object"), dtype="boolean")
-        elif typ == "TIMESTAMP":
-            df[col] = pd.to_datetime(df[col], utc=True)
-        else:
-            df[col] = df[col].astype("object")
-    return df
 
 
 def calendar(last_day=dt.date(2023, 4, 9)) -> SeasonCalendar:

@@ -31,26 +31,13 @@ from nba_precompute.phase3.contract import (
 from nba_precompute.season import SeasonCalendar
 from nba_precompute.tables import FEATURE_NAMES, PCF, PDC, PSZA, TDZA, output_columns
 
+from nba_precompute_tests.frames import table_frame
+
 D = dt.date(2022, 11, 20)
 D2 = dt.date(2022, 11, 21)
 T0 = pd.Timestamp("2022-11-19 12:00", tz="UTC")
 
 
-def table_frame(table: Table, records: list[dict]) -> pd.DataFrame:
-    """A frame with the table's columns and types (dates stay datetime.date, as Parquet reads them)."""
-    df = pd.DataFrame.from_records(records, columns=table.column_names)
-    for col, typ in table.columns:
-        if typ == "INT64":
-            df[col] = pd.array(df[col], dtype="Int64")
-        elif typ == "FLOAT64":
-            df[col] = pd.to_numeric(df[col]).astype("float64")
-        elif typ == "BOOL":
-            df[col] = pd.array(df[col].astype("object"), dtype="boolean")
-        elif typ == "TIMESTAMP":
-            df[col] = pd.to_datetime(df[col], utc=True)
-        else:
-            df[col] = df[col].astype("object")
-    return df
 
 
 def calendar(seasons=((2021, dt.date(2021, 10, 19), dt.date(2022, 4, 10)),

@@ -20,7 +20,6 @@ from dagster._serdes import serialize_value
 
 from nba_precompute.failures import DATE_LEVEL
 from nba_precompute.phase3.contract import (
-    PHASE3_TABLES,
     PLAYER_GAME_SUMMARY as PGS,
     SCHEDULE,
     TEAM_DEFENSE_GAME_SUMMARY as TDGS,

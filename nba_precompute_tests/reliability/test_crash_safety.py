@@ -38,7 +38,6 @@ from .helpers import (
     dates,
     duplicate_keys,
     partition,
-    raw_table,
     snapshot,
 )
 
