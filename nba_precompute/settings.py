@@ -1,6 +1,6 @@
 """Every constant of the domain (PRECOMPUTE.md §3), in one frozen object.
 
-The dependency rules (dependencies.py) and the asset checks (checks.py) read these same values
+The dependency rules (dependencies.py) and the asset checks (checks/) read these same values
 where they mean the same thing, so a threshold is changed in exactly one place.
 """
 
