@@ -27,15 +27,14 @@ import pandas as pd
 from nba_precompute.features.numeric import as_float, round_half_away
 from nba_precompute.features.result import FeatureResult
 from nba_precompute.features.slate import (
-    candidates_of,
     conform,
+    game_identity,
     latest_team_context,
     merge_exists,
     phase4_on,
     range_guard,
-    slate,
+    slate_inputs,
     sort_failures,
-    split_missing_context,
 )
 from nba_precompute.season import SeasonCalendar
 from nba_precompute.settings import SETTINGS, Settings
@@ -171,9 +170,7 @@ def compute_pcf(
     `settings` are accepted for a uniform signature: pcf reads only rows dated D, and its factor
     rules are formulas of the spec, not configuration."""
     del calendar, settings
-    sl = slate(upcg, dates)
-    candidates = candidates_of(sl)
-    u, missing = split_missing_context(sl, ASSET)
+    candidates, u, missing = slate_inputs(upcg, dates, ASSET)
 
     key = ["analysis_date", "player_lookup"]
     u = merge_exists(u, phase4_on(psza_rows, dates, "player_lookup", PSZA_COLUMNS, "p_"), key, key, "p_")
@@ -282,13 +279,7 @@ def compute_pcf(
 
     out = pd.DataFrame(
         {
-            "analysis_date": u["analysis_date"],
-            "game_date": u["analysis_date"],
-            "player_lookup": u["player_lookup"],
-            "universal_player_id": u["p_universal_player_id"],
-            "game_id": u["game_id"],
-            "team_abbr": u["team_abbr"],
-            "opponent_team_abbr": u["opponent_team_abbr"],
+            **game_identity(u),
             "fatigue_score": fatigue_score,
             "shot_zone_mismatch_score": mismatch_s,
             "pace_score": pace_s,

@@ -15,15 +15,13 @@ from nba_precompute.failures import Category, failure_frame, insufficient_played
 from nba_precompute.features.numeric import round_half_away, safe_ratio
 from nba_precompute.features.result import FeatureResult
 from nba_precompute.features.slate import (
-    candidates_of,
     conform,
     last_game_day,
     merge_exists,
     phase4_on,
     season_index,
-    slate,
+    slate_inputs,
     sort_failures,
-    split_missing_context,
     with_season,
 )
 from nba_precompute.features.windows import played_games
@@ -49,9 +47,7 @@ def compute_pdc(
     settings: Settings = SETTINGS,
 ) -> FeatureResult:
     s = settings
-    sl = slate(upcg, dates)
-    candidates = candidates_of(sl)
-    u, missing = split_missing_context(sl, ASSET)
+    candidates, u, missing = slate_inputs(upcg, dates, ASSET)
 
     u = with_season(u, calendar)
     u = merge_exists(u, phase4_on(psza_rows, dates, "player_lookup", PSZA_COLUMNS, "p_"),

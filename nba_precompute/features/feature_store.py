@@ -27,15 +27,14 @@ import pandas as pd
 from nba_precompute.features.numeric import as_float, round_half_away, safe_ratio
 from nba_precompute.features.result import FeatureResult
 from nba_precompute.features.slate import (
-    candidates_of,
     conform,
+    game_identity,
     merge_exists,
     phase4_on,
     range_guard,
     season_index,
-    slate,
+    slate_inputs,
     sort_failures,
-    split_missing_context,
     with_season,
 )
 from nba_precompute.features.windows import GameIndex, played_games
@@ -145,9 +144,7 @@ def compute_mlfs(
     settings: Settings = SETTINGS,
 ) -> FeatureResult:
     s = settings
-    sl = slate(upcg, dates)
-    candidates = candidates_of(sl)
-    u, missing = split_missing_context(sl, ASSET)
+    candidates, u, missing = slate_inputs(upcg, dates, ASSET)
 
     key = ["analysis_date", "player_lookup"]
     u = merge_exists(u, phase4_on(pdc_rows, dates, "player_lookup", PDC_COLUMNS, "c_"), key, key, "c_")
@@ -236,13 +233,7 @@ def compute_mlfs(
 
     out = pd.DataFrame(
         {
-            "analysis_date": u["analysis_date"],
-            "game_date": u["analysis_date"],
-            "player_lookup": u["player_lookup"],
-            "universal_player_id": u["p_universal_player_id"],
-            "game_id": u["game_id"],
-            "team_abbr": u["team_abbr"],
-            "opponent_team_abbr": u["opponent_team_abbr"],
+            **game_identity(u),
             **{name: features[i][0] for i, name in enumerate(FEATURE_NAMES)},
             "feature_quality_score": score,
             "quality_tier": tier,

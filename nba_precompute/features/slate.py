@@ -126,6 +126,27 @@ def phase4_on(
     return f.reset_index(drop=True)
 
 
+def slate_inputs(upcg: pd.DataFrame, dates, processor: str) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """What every slate asset starts from: its candidates (every slate player), the usable slate
+    rows, and a MISSING_DATA failure for each row without team context."""
+    rows = slate(upcg, dates)
+    usable, missing = split_missing_context(rows, processor)
+    return candidates_of(rows), usable, missing
+
+
+def game_identity(u: pd.DataFrame) -> dict[str, pd.Series]:
+    """The leading columns of pcf and mlfs rows: keys, game_date (= analysis_date) and game context."""
+    return {
+        "analysis_date": u["analysis_date"],
+        "game_date": u["analysis_date"],
+        "player_lookup": u["player_lookup"],
+        "universal_player_id": u["p_universal_player_id"],
+        "game_id": u["game_id"],
+        "team_abbr": u["team_abbr"],
+        "opponent_team_abbr": u["opponent_team_abbr"],
+    }
+
+
 def merge_exists(left: pd.DataFrame, right: pd.DataFrame, left_on: list[str], right_on: list[str],
                  prefix: str) -> pd.DataFrame:
     """Left-merge a `phase4_on` frame (or any prefixed frame with `<prefix>exists`); the row order
