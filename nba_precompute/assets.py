@@ -42,6 +42,7 @@ from nba_precompute.pipeline import (
     RangeResult,
     materialize_range,
 )
+from nba_precompute.resources import WAREHOUSE_POOL
 from nba_precompute.season import SeasonCalendar
 from nba_precompute.settings import ASSETS as ASSET_NAMES
 
@@ -249,7 +250,7 @@ def build_phase4_assets(storage_kind: str) -> dg.AssetsDefinition:
         partitions_def=daily_partitions,
         backfill_policy=dg.BackfillPolicy.single_run(),
         can_subset=True,
-        pool="warehouse",
+        pool=WAREHOUSE_POOL,
     )
     def phase4(context: dg.AssetExecutionContext, warehouse: Warehouse):
         """Materialize the selected Phase 4 assets over the run's partition range."""

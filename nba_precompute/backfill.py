@@ -20,7 +20,7 @@ import dagster as dg
 import pandas as pd
 
 from nba_precompute import progress
-from nba_precompute.instance import get_instance
+from nba_precompute.instance import get_instance, initialize_pools
 from nba_precompute.settings import ASSETS
 
 EXPECTED_CATEGORIES = {"BOOTSTRAP_PERIOD", "MISSING_DEPENDENCY"}
@@ -216,6 +216,7 @@ def run_backfill(start: dt.date, end: dt.date, assets: list[str] | None = None, 
         print("nothing to do: no date in the range needs work", file=out)
         return 0
     instance = get_instance()
+    initialize_pools(instance)
     t0 = time.perf_counter()
     printer = ProgressPrinter(sum(r.dates * len(r.assets) for r in runs), sys.stderr)
     results = execute(runs, instance, out, printer)

@@ -41,3 +41,28 @@ def get_instance() -> dg.DagsterInstance:
     dagster_home()
     apply_performance_env()
     return dg.DagsterInstance.get()
+
+
+def initialize_pools(instance: dg.DagsterInstance, pools: tuple[str, ...] | None = None) -> None:
+    """Create the row of each pool with a default limit before runs claim slots in it.
+
+    Dagster creates it lazily, on the first slot claim, with a plain INSERT; two runs starting
+    together on a fresh PostgreSQL instance both try, and the loser fails (UniqueViolation, then
+    an aborted transaction). Creating it here, once, and accepting a concurrent creator keeps
+    that race out of the runs. Pools that already exist are left alone: a limit set with
+    `dagster instance concurrency set` must not be reset to the default.
+    """
+    from nba_precompute.resources import WAREHOUSE_POOL
+
+    storage = instance.event_log_storage
+    if not storage.supports_global_concurrency_limits or instance.global_op_concurrency_default_limit is None:
+        return
+    for pool in pools or (WAREHOUSE_POOL,):
+        if pool in storage.get_concurrency_keys():
+            continue
+        try:
+            storage.initialize_concurrency_limit_to_default(pool)
+        except Exception:
+            # another process created it between our read and our insert: that is the goal
+            if pool not in storage.get_concurrency_keys():
+                raise

@@ -18,6 +18,10 @@ from nba_precompute.warehouse import Warehouse
 
 DEFAULT_WAREHOUSE = Path(".nba_precompute") / "warehouse.duckdb"
 
+# The Dagster concurrency pool of every step that writes the warehouse (deploy/dagster.yaml
+# limits it; instance.initialize_pools creates its row before runs start).
+WAREHOUSE_POOL = "warehouse"
+
 
 def target() -> str:
     value = os.environ.get("NBA_PRECOMPUTE_TARGET", "duckdb").lower()

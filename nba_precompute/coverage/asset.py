@@ -24,6 +24,7 @@ import dagster as dg
 
 from nba_precompute.coverage import heatmap, report
 from nba_precompute.coverage.load import Coverage, latest_data_date, load_coverage
+from nba_precompute.resources import WAREHOUSE_POOL
 from nba_precompute.settings import ASSETS
 from nba_precompute.warehouse import Warehouse
 
@@ -86,7 +87,7 @@ def build_coverage_report(storage_kind: str) -> dg.AssetsDefinition:
         kinds={storage_kind, "pandas"},
         description="Which dates are missing for which Phase 4 asset, and why (PRECOMPUTE.md §9): the range "
         "report, a per-date grid, a heatmap and the root causes, cross-checked with Dagster's partition status.",
-        pool="warehouse",
+        pool=WAREHOUSE_POOL,
         tags={"layer": "coverage"},
     )
     def coverage_report(context: dg.AssetExecutionContext, config: CoverageReportConfig,

@@ -143,6 +143,13 @@ class Deployment:
         return subprocess.run([PYTHON, "-m", "nba_precompute.cli", *args], env=self.env, cwd=self.home.parent,
                               capture_output=True, text=True, timeout=timeout)
 
+    def dagster(self, *args: str, timeout: float = COMMAND_TIMEOUT) -> subprocess.CompletedProcess:
+        """The `dagster` command line against this instance, as an operator runs it."""
+        done = subprocess.run([str(Path(PYTHON).parent / "dagster"), *args], env=self.env, cwd=self.home.parent,
+                              capture_output=True, text=True, timeout=timeout)
+        assert done.returncode == 0, done.stdout + done.stderr
+        return done
+
     def start_cli(self, *args: str, log: Path) -> subprocess.Popen:
         handle = open(log, "w")
         return subprocess.Popen([PYTHON, "-m", "nba_precompute.cli", *args], env=self.env, cwd=self.home.parent,

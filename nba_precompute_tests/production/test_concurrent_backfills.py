@@ -24,6 +24,7 @@ import duckdb
 import pandas as pd
 import pytest
 
+from nba_precompute.resources import WAREHOUSE_POOL
 from nba_precompute.tables import ASSET_TABLES, FAILURES
 from nba_precompute_tests.conftest import REPO_ROOT
 from nba_precompute_tests.production.conftest import PYTHON, Deployment
@@ -142,10 +143,7 @@ def test_the_shipped_pool_limit_serializes_concurrent_backfills(deployment, refe
 
 def test_with_the_pool_raised_concurrent_backfills_overlap_and_the_warehouse_stays_exact(
         deployment, reference, tmp_path):
-    dagster = str(Path(PYTHON).parent / "dagster")
-    done = subprocess.run([dagster, "instance", "concurrency", "set", "warehouse", "4"], env=deployment.env,
-                          capture_output=True, text=True, timeout=120)
-    assert done.returncode == 0, done.stdout + done.stderr
+    deployment.dagster("instance", "concurrency", "set", WAREHOUSE_POOL, "4")
 
     _, elapsed = run_two_backfills(deployment, tmp_path)
 
