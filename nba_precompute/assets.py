@@ -22,6 +22,7 @@ Selecting a subset of the five (in the UI or with --assets) runs only those. Dag
 nothing else: the outputs are skippable and never yielded.
 """
 
+from collections import Counter, defaultdict, namedtuple
 from dataclasses import dataclass, field
 
 import dagster as dg
@@ -43,7 +44,7 @@ from nba_precompute.pipeline import (
     materialize_range,
 )
 from nba_precompute.resources import WAREHOUSE_POOL
-from nba_precompute.season import SeasonCalendar
+from nba_precompute.season import SeasonCalendar, to_datetime
 from nba_precompute.settings import ASSETS as ASSET_NAMES
 
 from nba_precompute.warehouse import Warehouse
@@ -66,46 +67,54 @@ def partition_dates(context: dg.AssetExecutionContext) -> pd.DatetimeIndex:
 
 
 # --- metadata ---------------------------------------------------------------------------------
-def _by_date(frame: pd.DataFrame | None) -> dict:
+# A season is ~870 (asset, date) pairs: the per-date metadata is built from plain tuples grouped
+# in one pass, because pandas filtering per date cost more than writing the events.
+CheckRow = namedtuple("CheckRow", "check applicable passed severity detail")
+
+
+def _grouped(frame: pd.DataFrame | None, columns: list[str], row=None) -> dict[pd.Timestamp, list]:
+    """The rows of `frame` as tuples of `columns` (or `row(*columns)`), grouped by analysis_date."""
+    out: dict[pd.Timestamp, list] = defaultdict(list)
     if frame is None or not len(frame):
-        return {}
+        return out
     dates = frame["analysis_date"]
     if not pd.api.types.is_datetime64_dtype(dates.dtype):
-        dates = pd.to_datetime(dates)
-    return dict(tuple(frame.groupby(dates)))
+        dates = to_datetime(dates)
+    for date, *values in zip(dates, *(frame[c] for c in columns)):
+        out[date].append(row(*values) if row else tuple(values))
+    return out
 
 
 def date_metadata(result: RangeResult) -> dict[pd.Timestamp, dict]:
-    """What each (asset, date) produced, for its partition's event; frames grouped once."""
-    failures, rows, verdicts = _by_date(result.failures), _by_date(result.rows), _by_date(result.verdicts)
+    """What each (asset, date) produced, for its partition's event."""
+    failures = _grouped(result.failures, ["entity_id", "failure_category", "failure_reason"])
+    verdicts = _grouped(result.verdicts, ["upstream", "found", "required"])
+    days = result.days
     out = {}
-    for day in result.days.itertuples(index=False):
-        date = day.analysis_date
+    for date, outcome, rows, entity_failures in zip(
+        days["analysis_date"], days["outcome"], days["rows"], days["entity_failures"]
+    ):
         meta: dict = {
-            "outcome": str(day.outcome),
-            "dagster/row_count": dg.MetadataValue.int(int(day.rows)),
-            "entity_failures": dg.MetadataValue.int(int(day.entity_failures)),
+            "outcome": str(outcome),
+            "dagster/row_count": dg.MetadataValue.int(int(rows)),
+            "entity_failures": dg.MetadataValue.int(int(entity_failures)),
         }
-        f = failures.get(date)
-        if f is not None:
-            entity = f[f["entity_id"] != DATE_LEVEL]
-            if len(entity):
-                meta["entity_failures_by_category"] = entity["failure_category"].value_counts().to_dict()
-            date_level = f[f["entity_id"] == DATE_LEVEL]
-            if len(date_level):
-                meta["failure_category"] = str(date_level["failure_category"].iloc[0])
-                meta["failure_reason"] = str(date_level["failure_reason"].iloc[0])
-        v = verdicts.get(date)
-        if v is not None:  # found / required per dependency rule, one entry
-            meta["dependencies"] = "; ".join(
-                f"{upstream} {found}/{required}" for upstream, found, required in zip(v["upstream"], v["found"], v["required"])
-            )
+        f = failures.get(date, [])
+        by_category = Counter(category for entity, category, _ in f if entity != DATE_LEVEL)
+        if by_category:
+            meta["entity_failures_by_category"] = dict(by_category.most_common())
+        date_level = [(category, reason) for entity, category, reason in f if entity == DATE_LEVEL]
+        if date_level:
+            meta["failure_category"], meta["failure_reason"] = (str(x) for x in date_level[0])
+        if date in verdicts:  # found / required per dependency rule, one entry
+            meta["dependencies"] = "; ".join(f"{upstream} {found}/{required}" for upstream, found, required in verdicts[date])
         out[date] = meta
     # One preview per run, on its latest date with rows (the one the asset page shows first):
     # rendering markdown for every date of a season cost more than the event writes.
-    if rows:
-        last = max(rows)
-        out[last]["preview"] = dg.MetadataValue.md(rows[last].head(5).to_markdown(index=False))
+    if len(result.rows):
+        row_dates = to_datetime(result.rows["analysis_date"])
+        last = row_dates.max()
+        out[last]["preview"] = dg.MetadataValue.md(result.rows[row_dates == last].head(5).to_markdown(index=False))
     return out
 
 
@@ -149,15 +158,15 @@ class Phase4Run:
         return result
 
     def _report(self, asset: str, result: RangeResult, checks: pd.DataFrame) -> None:
-        by_date = _by_date(checks)
+        by_date = _grouped(checks, list(CheckRow._fields), CheckRow)
         metadata = date_metadata(result)
         for date, outcome in zip(result.days["analysis_date"], result.days["outcome"]):
             meta = metadata[date]
             if outcome in MATERIALIZED_OUTCOMES:
                 self.context.log_event(dg.AssetMaterialization(asset_key=asset, partition=_key(date), metadata=meta))
-            results = by_date.get(date, checks.iloc[0:0])
-            failing = results[results["applicable"] & ~results["passed"]]
-            error = failing[failing["severity"] == "ERROR"]
+            results = by_date.get(date, [])
+            failing = [r for r in results if r.applicable and not r.passed]
+            error = [r for r in failing if r.severity == "ERROR"]
             check_meta = {k: v for k, v in meta.items() if k in ("outcome", "failure_category", "failure_reason")}
             check_meta.update(_check_metadata(results))
             date_failed = outcome not in MATERIALIZED_OUTCOMES
@@ -165,13 +174,13 @@ class Phase4Run:
             # WARN-level §8 results (row minimum, constant features) stay in the metadata: they
             # describe the data, not a broken partition, and would fail nearly every mlfs date
             # (player_status is always "available" upstream, so f10 is constant).
-            check_meta["warnings"] = int(len(failing) - len(error))
-            passed = error.empty and not date_failed
-            severity = dg.AssetCheckSeverity.ERROR if len(error) or unexpected or passed else dg.AssetCheckSeverity.WARN
+            check_meta["warnings"] = len(failing) - len(error)
+            passed = not error and not date_failed
+            severity = dg.AssetCheckSeverity.ERROR if error or unexpected or passed else dg.AssetCheckSeverity.WARN
             self._check(asset, date, passed, severity, check_meta)
-            if len(error):
-                self.blocked.setdefault(date, f"{asset} {_key(date)} failed ERROR check(s) {', '.join(error['check'])}")
-                self.errors.append(f"{asset} {_key(date)}: " + "; ".join(error["detail"].astype(str)))
+            if error:
+                self.blocked.setdefault(date, f"{asset} {_key(date)} failed ERROR check(s) {', '.join(r.check for r in error)}")
+                self.errors.append(f"{asset} {_key(date)}: " + "; ".join(str(r.detail) for r in error))
 
     def _check(self, asset, date, passed, severity, meta) -> None:
         self.context.log_event(
@@ -186,17 +195,15 @@ def _key(date) -> str:
     return pd.Timestamp(date).strftime("%Y-%m-%d")
 
 
-def _check_metadata(results: pd.DataFrame) -> dict:
+def _check_metadata(results: list[CheckRow]) -> dict:
     """Every §8 result of a date: the passing checks in one entry, each other one with its detail
     (compact, because it is serialized into one event per (asset, date))."""
     meta, passed = {}, []
-    for check, applicable, ok, severity, detail in zip(
-        results["check"], results["applicable"], results["passed"], results["severity"], results["detail"]
-    ):
-        if applicable and ok:
-            passed.append(check)
+    for r in results:
+        if r.applicable and r.passed:
+            passed.append(r.check)
         else:
-            meta[check] = ("N/A" if not applicable else f"FAIL ({severity})") + (f": {detail}" if detail else "")
+            meta[r.check] = ("N/A" if not r.applicable else f"FAIL ({r.severity})") + (f": {r.detail}" if r.detail else "")
     meta["passed"] = ", ".join(passed)
     return meta
 

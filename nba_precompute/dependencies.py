@@ -24,7 +24,7 @@ from nba_precompute.phase3.contract import (
     UPCOMING_TEAM_GAME_CONTEXT,
     Table,
 )
-from nba_precompute.season import SeasonCalendar
+from nba_precompute.season import SeasonCalendar, to_datetime
 from nba_precompute.settings import SETTINGS, Settings
 from nba_precompute.tables import PCF, PDC, PSZA, TDZA
 
@@ -67,7 +67,7 @@ def _entities_with_history(table: str, entity: str, min_games: Callable[[int], i
         games = ctx.inputs[table]
         if table == PLAYER_GAME_SUMMARY.fqn:
             games = played_games(games)
-        games = games.assign(game_date=pd.to_datetime(games["game_date"]))
+        games = games.assign(game_date=to_datetime(games["game_date"]))
         days = ctx.days
         need = np.array([min_games(int(d)) if pd.notna(d) else 0 for d in days["days"]])
         found = np.zeros(len(days), dtype=np.int64)
@@ -87,7 +87,7 @@ def _entities_with_history(table: str, entity: str, min_games: Callable[[int], i
 def _slate_players_with_games(min_games: int):
     def count(ctx: RuleContext) -> np.ndarray:
         games = played_games(ctx.inputs[PLAYER_GAME_SUMMARY.fqn])
-        games = games.assign(game_date=pd.to_datetime(games["game_date"]))
+        games = games.assign(game_date=to_datetime(games["game_date"]))
         nth = _nth_game_dates(games, "player_lookup", min_games)
         slate = _slate_pairs(ctx)
         pairs = slate.merge(nth, on=["player_lookup", "season_year"], how="inner")
@@ -99,7 +99,7 @@ def _slate_players_with_games(min_games: int):
 
 def _teams_on_date_with_games(ctx: RuleContext) -> np.ndarray:
     togs = ctx.inputs[TEAM_OFFENSE_GAME_SUMMARY.fqn]
-    togs = togs.assign(game_date=pd.to_datetime(togs["game_date"]))
+    togs = togs.assign(game_date=to_datetime(togs["game_date"]))
     first = _nth_game_dates(togs, "team_abbr", 1)
     teams = ctx.calendar.teams_by_date.rename(columns={"game_date": "analysis_date"})
     teams = teams.merge(ctx.days[["analysis_date", "season_year"]], on="analysis_date")
@@ -111,7 +111,7 @@ def _teams_on_date_with_games(ctx: RuleContext) -> np.ndarray:
 def _distinct_on_date(table: str, column: str, date_column: str = "game_date"):
     def count(ctx: RuleContext) -> np.ndarray:
         frame = ctx.inputs[table]
-        dates = pd.to_datetime(frame[date_column])
+        dates = to_datetime(frame[date_column])
         return _per_date(frame.groupby(dates)[column].nunique(), ctx)
 
     return count
@@ -120,7 +120,7 @@ def _distinct_on_date(table: str, column: str, date_column: str = "game_date"):
 def _rows_on_date(table: str):
     def count(ctx: RuleContext) -> np.ndarray:
         frame = ctx.inputs[table]
-        return _per_date(pd.to_datetime(frame["analysis_date"]).value_counts(), ctx)
+        return _per_date(to_datetime(frame["analysis_date"]).value_counts(), ctx)
 
     return count
 
@@ -128,13 +128,13 @@ def _rows_on_date(table: str):
 def _slate_pairs(ctx: RuleContext) -> pd.DataFrame:
     upcg = ctx.inputs[UPCOMING_PLAYER_GAME_CONTEXT.fqn]
     slate = pd.DataFrame(
-        {"analysis_date": pd.to_datetime(upcg["game_date"]), "player_lookup": upcg["player_lookup"]}
+        {"analysis_date": to_datetime(upcg["game_date"]), "player_lookup": upcg["player_lookup"]}
     ).drop_duplicates()
     return slate.merge(ctx.days[["analysis_date", "season_year"]], on="analysis_date")
 
 
 def _per_date(counts: pd.Series, ctx: RuleContext) -> np.ndarray:
-    counts.index = pd.to_datetime(counts.index)
+    counts.index = to_datetime(counts.index)
     return counts.reindex(ctx.days["analysis_date"]).fillna(0).astype(np.int64).to_numpy()
 
 
@@ -194,8 +194,8 @@ def rule_for(asset: str, upstream_fqn: str) -> Rule | None:
 
 def slate_sizes(upcg: pd.DataFrame, dates: pd.DatetimeIndex) -> np.ndarray:
     """N(D): distinct player_lookup on UPCG at D."""
-    counts = upcg.groupby(pd.to_datetime(upcg["game_date"]))["player_lookup"].nunique()
-    counts.index = pd.to_datetime(counts.index)
+    counts = upcg.groupby(to_datetime(upcg["game_date"]))["player_lookup"].nunique()
+    counts.index = to_datetime(counts.index)
     return counts.reindex(dates).fillna(0).astype(np.int64).to_numpy()
 
 

@@ -10,6 +10,7 @@ from enum import Enum
 
 import pandas as pd
 
+from nba_precompute.season import to_datetime
 from nba_precompute.settings import SETTINGS
 
 DATE_LEVEL = "DATE_LEVEL"
@@ -118,7 +119,7 @@ def failure_frame(
     frame = pd.DataFrame(
         {
             "processor_name": pd.Series(col(processor_name), dtype="object"),
-            "analysis_date": pd.to_datetime(pd.Series(col(analysis_date), dtype="object")),
+            "analysis_date": to_datetime(pd.Series(col(analysis_date), dtype="object")),
             "entity_id": pd.Series(col(entity_id), dtype="object"),
             "failure_category": pd.Series([c.value for c in cats], dtype="object"),
             "failure_reason": pd.Series(reasons, dtype="object"),

@@ -25,6 +25,11 @@ from dagster._core.storage.sqlite import SQLITE_BUSY_TIMEOUT_SECONDS
 class LocalEventLogStorage(ConsolidatedSqliteEventLogStorage):
     _engine_lock = threading.Lock()
 
+    @property
+    def _nba_local(self) -> threading.local:
+        """Per storage object and thread: the connection of the store_event in progress."""
+        return self.__dict__.setdefault("_nba_thread_state", threading.local())
+
     def _get_engine(self):
         engine = getattr(self, "_nba_engine", None)
         if engine is None:
@@ -50,9 +55,26 @@ class LocalEventLogStorage(ConsolidatedSqliteEventLogStorage):
 
     @contextmanager
     def _connect(self):
+        joined = getattr(self._nba_local, "conn", None)
+        if joined is not None:  # inside store_event: its statements share one transaction
+            yield joined
+            return
         with self._get_engine().connect() as conn:
             with conn.begin():
                 yield conn
+
+    # The stock store_event opens a connection and commits for each of its 2-4 statements (the
+    # event row, the asset index, the tags, the check execution). One transaction per event
+    # halves the commits and makes the event and its index rows atomic. A failed statement
+    # inside it (the asset index's INSERT-then-UPDATE on IntegrityError) does not abort a
+    # SQLite transaction, so Dagster's own fallbacks keep working.
+    def store_event(self, event):
+        with self._get_engine().connect() as conn, conn.begin():
+            self._nba_local.conn = conn
+            try:
+                super().store_event(event)
+            finally:
+                self._nba_local.conn = None
 
     # Schema introspection, which the stock storage repeats for every event. The schema only
     # changes through `dagster instance migrate`, which starts a new process; a table or column

@@ -36,7 +36,7 @@ from nba_precompute.phase3.contract import (
     UPCOMING_TEAM_GAME_CONTEXT as UTGC,
     Table,
 )
-from nba_precompute.season import SeasonCalendar, to_dates
+from nba_precompute.season import SeasonCalendar, to_dates, to_datetime
 from nba_precompute.tables import ASSET_TABLES, ENTITY_COLUMN, PCF, PDC, PSZA, TDZA, output_columns
 
 HISTORY, ON_DATE = "history", "on_date"  # season-to-date games before D / rows dated D
@@ -192,7 +192,7 @@ def materialize_range(asset: str, calendar: SeasonCalendar, dates, read: Reader)
             days["slate"] = dependencies.slate_sizes(inputs[UPCG.fqn], pd.DatetimeIndex(days["analysis_date"]))
         reasons = dependencies.failure_reasons(verdicts)
         if len(reasons):
-            failed_dates = pd.to_datetime(reasons.index)
+            failed_dates = to_datetime(reasons.index)
             days.loc[days["analysis_date"].isin(failed_dates), "outcome"] = DEPENDENCY
             failures.append(date_level_failures(asset, failed_dates, Category.MISSING_DEPENDENCY, list(reasons)))
         compute_dates = pd.DatetimeIndex(days.loc[days["outcome"].isna(), "analysis_date"])
@@ -210,9 +210,9 @@ def materialize_range(asset: str, calendar: SeasonCalendar, dates, read: Reader)
                 )
     all_failures = pd.concat([f for f in failures if len(f)], ignore_index=True) if any(
         len(f) for f in failures) else empty_failures()
-    rows_per_date = pd.to_datetime(rows["analysis_date"]).value_counts() if len(rows) else pd.Series(dtype=int)
+    rows_per_date = to_datetime(rows["analysis_date"]).value_counts() if len(rows) else pd.Series(dtype=int)
     entity = all_failures[all_failures["entity_id"] != DATE_LEVEL]
-    ent_per_date = pd.to_datetime(entity["analysis_date"]).value_counts() if len(entity) else pd.Series(dtype=int)
+    ent_per_date = to_datetime(entity["analysis_date"]).value_counts() if len(entity) else pd.Series(dtype=int)
     days["rows"] = days["analysis_date"].map(rows_per_date).fillna(0).astype(int)
     days["entity_failures"] = days["analysis_date"].map(ent_per_date).fillna(0).astype(int)
     # §4: a computed date that produced no rows is a processing error.

@@ -30,7 +30,7 @@ from nba_precompute.phase3.contract import (
     UPCOMING_PLAYER_GAME_CONTEXT as UPCG,
     Table,
 )
-from nba_precompute.season import SeasonCalendar, to_dates
+from nba_precompute.season import SeasonCalendar, to_dates, to_datetime
 from nba_precompute.tables import ENTITY_COLUMN
 
 HISTORY, ON_DATE = "history", "on_date"
@@ -79,7 +79,7 @@ def _history_candidates(games: pd.DataFrame, entity: str, calendar: SeasonCalend
         return _empty(entity)
     cal = cal.assign(season_year=cal["season_year"].astype("int64"))
     g = games[games[entity].notna() & games["season_year"].notna()].copy()
-    g["game_date"] = pd.to_datetime(g["game_date"]).dt.normalize()
+    g["game_date"] = to_datetime(g["game_date"]).dt.normalize()
     g["season_year"] = pd.to_numeric(g["season_year"]).astype("int64")
     openers = pd.DataFrame({"season_year": np.array([s.season_year for s in calendar.seasons], dtype="int64"),
                             "opener": [s.opener for s in calendar.seasons]})
@@ -125,5 +125,5 @@ def _empty(entity: str) -> pd.DataFrame:
 
 def _sorted(frame: pd.DataFrame, entity: str) -> pd.DataFrame:
     out = frame.drop_duplicates().copy()
-    out["analysis_date"] = pd.to_datetime(out["analysis_date"]).dt.normalize().astype("datetime64[ns]")
+    out["analysis_date"] = to_datetime(out["analysis_date"]).dt.normalize().astype("datetime64[ns]")
     return out.sort_values(["analysis_date", entity], kind="mergesort").reset_index(drop=True)

@@ -40,6 +40,7 @@ from nba_precompute.checks.config import (
     load_config,
 )
 from nba_precompute.failures import DATE_LEVEL
+from nba_precompute.season import to_datetime
 from nba_precompute.tables import ENTITY_COLUMN
 
 RESULT_COLUMNS = ["asset", "analysis_date", "check", "severity", "passed", "applicable", "detail", "observed"]
@@ -162,7 +163,7 @@ def _as_dates(values) -> pd.Series:
     s = pd.Series(values)
     if pd.api.types.is_datetime64_dtype(s.dtype):  # already dates (the asset path): no re-parse
         return s.astype("datetime64[ns]")
-    s = pd.to_datetime(s, errors="coerce")
+    s = to_datetime(s, errors="coerce")
     if getattr(s.dt, "tz", None) is not None:
         s = s.dt.tz_localize(None)
     return s.dt.normalize().astype("datetime64[ns]")

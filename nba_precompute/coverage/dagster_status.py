@@ -35,6 +35,7 @@ import numpy as np
 import pandas as pd
 
 from nba_precompute.coverage import status as st
+from nba_precompute.season import to_datetime
 
 MATERIALIZED, FAILED, IN_PROGRESS, MISSING, NO_PARTITION, UNKNOWN = (
     "materialized", "failed", "in_progress", "missing", "no_partition", "unknown",
@@ -60,7 +61,7 @@ def read_dagster_status(instance, assets: Sequence[str], dates, partitions_def=N
     from nba_precompute.partitions import daily_partitions
 
     partitions_def = partitions_def or daily_partitions
-    dates = pd.DatetimeIndex(pd.to_datetime(list(dates))).normalize()
+    dates = pd.DatetimeIndex(to_datetime(list(dates))).normalize()
     keys = [d.strftime("%Y-%m-%d") for d in dates]
     valid = set(partitions_def.get_partition_keys())
     rows = []
@@ -149,7 +150,7 @@ def attach(frame: pd.DataFrame, statuses: pd.DataFrame | None) -> pd.DataFrame:
         out["failed_checks"] = [[] for _ in range(len(out))]
     else:
         s = statuses.copy()
-        s["date"] = pd.to_datetime(s["date"]).dt.normalize()
+        s["date"] = to_datetime(s["date"]).dt.normalize()
         out = out.merge(s, on=["asset", "date"], how="left")
         out["dagster_status"] = out["dagster_status"].fillna(UNKNOWN)
         out["date_outcome"] = out["date_outcome"].astype("object").where(out["date_outcome"].notna(), None)

@@ -15,7 +15,7 @@ import pandas as pd
 
 from nba_precompute.coverage import status as st
 from nba_precompute.phase3.contract import SCHEDULE
-from nba_precompute.season import SeasonCalendar
+from nba_precompute.season import SeasonCalendar, to_datetime
 from nba_precompute.settings import ASSETS
 from nba_precompute.tables import ASSET_TABLES, FAILURES
 from nba_precompute.warehouse import Warehouse
@@ -54,14 +54,14 @@ def read_row_counts(warehouse: Warehouse, start: dt.date, end: dt.date,
         else:
             dates = warehouse.read(table, start, end, columns=["analysis_date"])
             counts = (
-                pd.to_datetime(dates["analysis_date"]).value_counts().rename_axis("analysis_date").reset_index(name="rows")
+                to_datetime(dates["analysis_date"]).value_counts().rename_axis("analysis_date").reset_index(name="rows")
             )
         counts = counts.assign(asset=asset)
         parts.append(counts)
     if not parts:
         return pd.DataFrame({"asset": [], "analysis_date": pd.Series(dtype="datetime64[ns]"), "rows": []})
     out = pd.concat(parts, ignore_index=True)
-    out["analysis_date"] = pd.to_datetime(out["analysis_date"])
+    out["analysis_date"] = to_datetime(out["analysis_date"])
     out["rows"] = out["rows"].astype("int64")
     return out[["asset", "analysis_date", "rows"]]
 

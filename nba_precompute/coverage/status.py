@@ -35,7 +35,7 @@ import numpy as np
 import pandas as pd
 
 from nba_precompute.failures import DATE_LEVEL
-from nba_precompute.season import SeasonCalendar, to_dates
+from nba_precompute.season import SeasonCalendar, to_dates, to_datetime
 from nba_precompute.settings import ASSETS
 
 OK, DATE_FAILED, NO_GAMES, OFF_SEASON, MISSING = "OK", "DATE_FAILED", "NO_GAMES", "OFF_SEASON", "MISSING"
@@ -96,7 +96,7 @@ def coverage_frame(
     # rows per (asset, date)
     if row_counts is not None and len(row_counts):
         rc = row_counts[["asset", "analysis_date", "rows"]].copy()
-        rc["date"] = pd.to_datetime(rc["analysis_date"]).dt.normalize()
+        rc["date"] = to_datetime(rc["analysis_date"]).dt.normalize()
         rc = rc.groupby(["asset", "date"], as_index=False)["rows"].sum()
         grid = grid.merge(rc, on=["asset", "date"], how="left")
         grid["rows"] = grid["rows"].fillna(0).astype(np.int64)
@@ -152,7 +152,7 @@ def _normalise_failures(failures: pd.DataFrame | None) -> pd.DataFrame:
     out = failures.copy()
     if "failure_reason" not in out.columns:
         out["failure_reason"] = None
-    out["date"] = pd.to_datetime(out["analysis_date"]).dt.normalize()
+    out["date"] = to_datetime(out["analysis_date"]).dt.normalize()
     return out
 
 

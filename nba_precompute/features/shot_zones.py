@@ -30,7 +30,7 @@ from nba_precompute import failures as fl
 from nba_precompute.features.numeric import finite_or_nan, round_half_away, safe_ratio
 from nba_precompute.features.result import FeatureResult
 from nba_precompute.features.windows import GameIndex, Windows, played_games
-from nba_precompute.season import SeasonCalendar, to_dates
+from nba_precompute.season import SeasonCalendar, to_dates, to_datetime
 from nba_precompute.settings import SETTINGS, ZONES, Settings
 from nba_precompute.tables import output_columns
 
@@ -66,7 +66,7 @@ def season_candidate_windows(
     cal = cal[["analysis_date", "season_year", "days", "min_games"]]
 
     g = games.copy()
-    g["game_date"] = pd.to_datetime(g["game_date"]).dt.normalize()
+    g["game_date"] = to_datetime(g["game_date"]).dt.normalize()
     g = g[g["season_year"].notna() & g[entity].notna()]
     g["season_year"] = g["season_year"].astype("int64")
     openers = pd.DataFrame(

@@ -25,7 +25,7 @@ from nba_precompute.failures import (
 )
 from nba_precompute.features.numeric import as_float, finite_or_nan
 from nba_precompute.features.windows import GameIndex
-from nba_precompute.season import SeasonCalendar, to_dates
+from nba_precompute.season import SeasonCalendar, to_dates, to_datetime
 from nba_precompute.tables import ASSET_TABLES, output_columns
 
 KEY = ["analysis_date", "player_lookup"]
@@ -40,7 +40,7 @@ def analysis_dates(dates) -> pd.DatetimeIndex:
 
 def as_dates(values) -> pd.Series:
     """A date column (datetime.date objects or datetime64 of any unit) as midnight datetime64[ns]."""
-    s = pd.to_datetime(pd.Series(values))
+    s = to_datetime(pd.Series(values))
     if getattr(s.dt, "tz", None) is not None:
         s = s.dt.tz_localize(None)
     return s.dt.normalize().astype("datetime64[ns]")

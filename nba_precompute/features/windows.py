@@ -18,7 +18,7 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
-from nba_precompute.season import day_numbers
+from nba_precompute.season import day_numbers, to_datetime
 
 
 def _key(frame: pd.DataFrame, columns: Sequence[str], categories) -> np.ndarray:
@@ -35,7 +35,7 @@ class GameIndex:
     def __init__(self, games: pd.DataFrame, entity: Sequence[str] | str, date_column: str = "game_date"):
         self.entity = [entity] if isinstance(entity, str) else list(entity)
         g = games.copy()
-        g[date_column] = pd.to_datetime(g[date_column])
+        g[date_column] = to_datetime(g[date_column])
         order = self.entity + [date_column] + (["game_id"] if "game_id" in g.columns else [])
         g = g.sort_values(order, kind="mergesort").reset_index(drop=True)
         if len(self.entity) == 1:
