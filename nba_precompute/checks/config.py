@@ -230,7 +230,8 @@ def config_from_dict(document: Mapping[str, Any], *, settings: Settings = SETTIN
 
 def _parse_yaml(text: str, name: str) -> dict:
     try:
-        data = yaml.safe_load(text)
+        # libyaml's loader when PyYAML has it: a run parses the defaults once per asset
+        data = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     except yaml.YAMLError as exc:
         raise ChecksConfigError(f"checks config {name} is not valid YAML: {exc}") from exc
     if data is None:
