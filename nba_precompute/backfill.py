@@ -11,19 +11,25 @@ failing ERROR check).
 from __future__ import annotations
 
 import datetime as dt
+import os
+import socket
 import sys
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Callable, TextIO
 
 import dagster as dg
 import pandas as pd
 
 from nba_precompute import progress
+from nba_precompute.automation import LAUNCHED_BY_TAG
 from nba_precompute.instance import get_instance, initialize_pools
 from nba_precompute.settings import ASSETS
 
 EXPECTED_CATEGORIES = {"BOOTSTRAP_PERIOD", "MISSING_DEPENDENCY"}
+# Which process executes a CLI run, so a later backfill can tell a live run from an orphan.
+HOST_TAG, PID_TAG = "nba_precompute/host", "nba_precompute/pid"
 RETRYABLE = {"MISSING_DEPENDENCY", "PROCESSING_ERROR"}  # can_retry categories of date-level failures
 
 
@@ -178,7 +184,9 @@ def execute(runs: list[PlannedRun], instance: dg.DagsterInstance, out: TextIO,
                 tags={
                     "dagster/asset_partition_range_start": run.start.isoformat(),
                     "dagster/asset_partition_range_end": run.end.isoformat(),
-                    "nba_precompute/launched_by": "cli",
+                    LAUNCHED_BY_TAG: "cli",
+                    HOST_TAG: socket.gethostname(),
+                    PID_TAG: str(os.getpid()),
                 },
                 raise_on_error=False,
             )
@@ -186,6 +194,42 @@ def execute(runs: list[PlannedRun], instance: dg.DagsterInstance, out: TextIO,
         if not out.isatty():
             print(f"run {result.run_id} {run}: {'success' if result.success else 'FAILURE'}", file=out)
     return results
+
+
+def _process_gone(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:  # alive, another user's
+        return False
+    try:  # a killed child its parent has not reaped yet is a zombie: gone too
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
+    except (OSError, IndexError):
+        return False
+
+
+def fail_orphaned_runs(instance: dg.DagsterInstance) -> list[str]:
+    """Mark FAILURE the runs a CLI backfill on this machine started and never finished because
+    its process is gone (SIGKILL, OOM kill, power loss); free their pool slots.
+
+    Nothing else would: an in-process run has no run worker for the daemon's run monitoring to
+    check, so it would stay STARTED, its partitions "in progress" in the UI and, with a pool of
+    granularity op (deploy/dagster.yaml), its slot claimed, blocking every later backfill."""
+    statuses = [dg.DagsterRunStatus.NOT_STARTED, dg.DagsterRunStatus.STARTING, dg.DagsterRunStatus.STARTED]
+    runs = instance.get_runs(filters=dg.RunsFilter(
+        statuses=statuses, tags={LAUNCHED_BY_TAG: "cli", HOST_TAG: socket.gethostname()}))
+    failed = []
+    for run in runs:
+        pid = int(run.tags.get(PID_TAG, "0") or 0)
+        if pid <= 0 or pid == os.getpid() or not _process_gone(pid):
+            continue
+        instance.report_run_failed(run, message=f"the nba-precompute backfill process (pid {pid} on "
+                                                f"{run.tags[HOST_TAG]}) ended without finishing this run")
+        if instance.event_log_storage.supports_global_concurrency_limits:
+            instance.event_log_storage.free_concurrency_slots_for_run(run.run_id)
+        failed.append(run.run_id)
+    return failed
 
 
 def unexpected_failures(warehouse, start: dt.date, end: dt.date, assets: list[str]) -> pd.DataFrame:
@@ -217,6 +261,8 @@ def run_backfill(start: dt.date, end: dt.date, assets: list[str] | None = None, 
         return 0
     instance = get_instance()
     initialize_pools(instance)
+    for run_id in fail_orphaned_runs(instance):
+        print(f"marked run {run_id} FAILURE: the backfill process that ran it is gone", file=out)
     t0 = time.perf_counter()
     printer = ProgressPrinter(sum(r.dates * len(r.assets) for r in runs), sys.stderr)
     results = execute(runs, instance, out, printer)

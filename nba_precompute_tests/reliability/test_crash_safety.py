@@ -20,8 +20,10 @@ import threading
 import time
 from pathlib import Path
 
+import dagster as dg
 import pandas as pd
 import pytest
+from dagster._core.instance.ref import InstanceRef
 
 from nba_precompute.failures import DATE_LEVEL
 from nba_precompute.phase3.loader import load_phase3
@@ -152,6 +154,17 @@ def test_sigkill_mid_write_leaves_old_or_new_partitions_and_a_rerun_completes(
     assert cli_backfill(attempt_db, home, *RANGE) == 0
     assert_same_tables(new_snapshot, snapshot(attempt_db))
     assert set(duplicate_keys(attempt_db).values()) == {0}
+    # ... and nothing stays STARTED: each backfill marked the runs of the killed ones failed
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("DAGSTER_HOME", str(home))  # the local instance's dagster.yaml reads it
+        instance = dg.DagsterInstance.from_ref(InstanceRef.from_dir(str(home)))
+        runs = instance.get_runs()
+        assert sorted(r.status.value for r in runs) == ["FAILURE"] * len(kill_points) + ["SUCCESS"]
+        for run in runs:
+            if run.status == dg.DagsterRunStatus.FAILURE:
+                failure = instance.all_logs(run.run_id, of_type=dg.DagsterEventType.RUN_FAILURE)
+                assert "ended without finishing this run" in failure[0].message
+        instance.dispose()
 
 
 def test_sigkill_of_the_plain_cli_after_its_first_commit(tmp_path, attempt_db, old_snapshot, new_snapshot):

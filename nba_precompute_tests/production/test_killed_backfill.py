@@ -1,0 +1,58 @@
+"""A CLI backfill killed (SIGKILL) while it holds the "warehouse" pool slot of the production-style
+instance (deploy/dagster.yaml on PostgreSQL, pool granularity op, limit 1).
+
+Nothing in Dagster ends an in-process run whose process died: it would stay STARTED and keep its
+slot, and every later backfill would wait for that slot forever. The next `nba-precompute
+backfill` on the same machine marks it FAILURE and frees the slot (backfill.fail_orphaned_runs).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+
+import dagster as dg
+import pytest
+
+from nba_precompute.resources import WAREHOUSE_POOL
+
+pytestmark = pytest.mark.postgres
+
+RANGE = ("2021-11-01", "2021-11-20")
+
+
+def claimed_runs(deployment) -> set[str]:
+    instance = deployment.instance()
+    try:
+        return instance.event_log_storage.get_concurrency_info(WAREHOUSE_POOL).active_run_ids
+    finally:
+        instance.dispose()
+
+
+def test_a_backfill_after_a_killed_one_fails_the_orphan_frees_its_slot_and_completes(deployment, tmp_path):
+    killed = deployment.start_cli("backfill", "--start", RANGE[0], "--end", RANGE[1], log=tmp_path / "killed.log")
+    deadline = time.monotonic() + 120
+    while not claimed_runs(deployment):  # the Phase 4 step holds the slot
+        assert killed.poll() is None, (tmp_path / "killed.log").read_text()[-3000:]
+        assert time.monotonic() < deadline, "the backfill never claimed the warehouse slot"
+        time.sleep(0.05)
+    os.kill(killed.pid, signal.SIGKILL)
+    assert killed.wait(timeout=30) == -signal.SIGKILL
+    orphan = claimed_runs(deployment)
+    assert len(orphan) == 1  # still claimed: nothing freed it
+
+    done = deployment.cli("backfill", "--start", RANGE[0], "--end", RANGE[1], timeout=300)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    (orphan_id,) = orphan
+    assert f"marked run {orphan_id} FAILURE" in done.stdout
+
+    instance = deployment.instance()
+    try:
+        statuses = {r.run_id: r.status for r in instance.get_runs()}
+        assert statuses.pop(orphan_id) == dg.DagsterRunStatus.FAILURE
+        assert list(statuses.values()) == [dg.DagsterRunStatus.SUCCESS]
+        assert not instance.event_log_storage.get_concurrency_info(WAREHOUSE_POOL).claimed_slots
+        assert "2021-11-08" in instance.get_materialized_partitions(dg.AssetKey("mlfs"))
+    finally:
+        instance.dispose()
