@@ -41,6 +41,9 @@ def test_deploy_instance_uses_postgres_for_runs_events_and_schedules(deployment)
         assert config.pool_config.pool_granularity.value == "op"
         assert config.pool_config.default_pool_limit == 1
         assert config.run_queue_config.max_concurrent_runs == 6
+        # dead run workers are failed, and slots a finished run still holds are freed
+        assert instance.run_monitoring_enabled
+        assert instance.run_monitoring_settings["free_slots_after_run_end_seconds"] == 300
     finally:
         instance.dispose()
 
