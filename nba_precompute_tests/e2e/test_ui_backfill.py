@@ -18,7 +18,8 @@ import pytest
 from nba_precompute.automation import HEAL_SENSOR, HEALED_AFTER_TAG, LAUNCHED_BY_TAG
 from nba_precompute.phase3.demo import NOV_2021_GAP_DATES
 from nba_precompute.settings import ASSETS
-from nba_precompute_tests.e2e.conftest import wait_until
+from nba_precompute_tests.e2e.conftest import failing
+from nba_precompute_tests.e2e.stack import launch_backfill, wait_backfill, wait_until
 
 pytestmark = pytest.mark.webserver
 
@@ -33,43 +34,6 @@ BACKFILL_TIMEOUT = 300.0
 MAX_UI_BACKFILL_SECONDS = 150.0
 DAEMON_LATENCY_SECONDS = 60.0  # a pickup wait and the extra closing iteration (30 s each)
 HEAL_TIMEOUT = 120.0
-TERMINAL = {"COMPLETED", "COMPLETED_SUCCESS", "COMPLETED_FAILED", "FAILED", "CANCELED"}
-
-LAUNCH = """
-mutation Launch($backfillParams: LaunchBackfillParams!) {
-  launchPartitionBackfill(backfillParams: $backfillParams) {
-    __typename
-    ... on LaunchBackfillSuccess { backfillId }
-    ... on PythonError { message stack }
-    ... on PartitionSetNotFoundError { message }
-    ... on PartitionKeysNotFoundError { message }
-    ... on InvalidSubsetError { message }
-    ... on UnauthorizedError { message }
-  }
-}
-"""
-BACKFILL = """
-query Backfill($id: String!) {
-  partitionBackfillOrError(backfillId: $id) {
-    __typename
-    ... on PartitionBackfill {
-      id status numPartitions timestamp endTimestamp
-      runs(limit: 50) { runId status tags { key value } }
-      assetBackfillData {
-        assetBackfillStatuses {
-          __typename
-          ... on AssetPartitionsStatusCounts {
-            assetKey { path } numPartitionsTargeted numPartitionsInProgress numPartitionsMaterialized
-            numPartitionsFailed
-          }
-        }
-      }
-      error { message }
-    }
-    ... on PythonError { message }
-  }
-}
-"""
 
 
 # --- the backfill, once for the module ------------------------------------------------------------
@@ -83,34 +47,12 @@ class Backfill:
         }
 
 
-def launch_backfill(stack, assets, partition_keys, title) -> str:
-    """What the UI's "Materialize selected" dialog sends for an asset partition range."""
-    params = {
-        "assetSelection": [{"path": [a]} for a in assets],
-        "partitionNames": partition_keys,
-        "fromFailure": False,
-        "title": title,
-        "tags": [{"key": "nba_precompute/launched_by", "value": "e2e-test"}],
-    }
-    result = stack.graphql(LAUNCH, {"backfillParams": params})["launchPartitionBackfill"]
-    assert result["__typename"] == "LaunchBackfillSuccess", result
-    return result["backfillId"]
-
-
-def wait_backfill(stack, backfill_id: str, timeout: float) -> dict:
-    def done():
-        b = stack.graphql(BACKFILL, {"id": backfill_id})["partitionBackfillOrError"]
-        assert b["__typename"] == "PartitionBackfill", b
-        return b if b["status"] in TERMINAL else None
-
-    return wait_until(done, timeout, interval=1.0, what=f"backfill {backfill_id}", logs=stack.log_tails)
-
-
 @pytest.fixture(scope="module")
 def backfill(dagster_stack) -> Backfill:
     t0 = time.monotonic()
-    backfill_id = launch_backfill(dagster_stack, ASSETS, KEYS, "e2e nov-2021-gaps")
-    b = wait_backfill(dagster_stack, backfill_id, BACKFILL_TIMEOUT)
+    with failing():
+        backfill_id = launch_backfill(dagster_stack, ASSETS, KEYS, "e2e nov-2021-gaps")
+        b = wait_backfill(dagster_stack, backfill_id, BACKFILL_TIMEOUT)
     seconds = time.monotonic() - t0
     print(f"\nUI backfill {backfill_id} {START}..{END} x {len(ASSETS)} assets: {b['status']} in {seconds:.1f}s "
           f"(launch -> completed), {len(b['runs'])} run(s)")
@@ -316,7 +258,8 @@ def test_upstream_repair_heals_the_downstream_gap(dagster_stack, backfill):
         done = [r for r in runs if r.is_finished]
         return done[0] if done and len(done) == len(runs) else None
 
-    run = wait_until(healed_run, HEAL_TIMEOUT, interval=1.0, what="the heal sensor's run", logs=dagster_stack.log_tails)
+    with failing():
+        run = wait_until(healed_run, HEAL_TIMEOUT, what="the heal sensor's run", logs=dagster_stack.log_tails)
     print(f"\nrepair -> healed run finished in {time.monotonic() - t0:.1f}s (CLI run included)")
     assert run.status == dg.DagsterRunStatus.SUCCESS, run.status
     assert run.tags.get("dagster/partition") == gap.isoformat(), run.tags
