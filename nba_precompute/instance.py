@@ -34,6 +34,11 @@ def dagster_home() -> Path:
     os.environ["DAGSTER_HOME"] = str(path)
     if not (path / "dagster.yaml").exists():
         shutil.copyfile(LOCAL_INSTANCE_YAML, path / "dagster.yaml")
+        # Create the SQLite databases now, in one process: `dagster dev` starts the webserver, the
+        # daemon and code servers together, and two of them creating schedules.db at once can
+        # stamp two alembic heads, after which nothing loads (dagster-io/dagster#27390).
+        with dg.DagsterInstance.from_config(str(path)):
+            pass
     return path
 
 

@@ -90,3 +90,17 @@ def test_initialize_pools_creates_the_warehouse_pool_once_on_the_local_instance(
     initialize_pools(instance)
     initialize_pools(instance)
     assert {p.name: p.limit for p in instance.event_log_storage.get_pool_limits()} == {WAREHOUSE_POOL: 1}
+
+
+def test_a_new_home_gets_its_dagster_yaml_and_databases_before_any_server_starts(tmp_path, monkeypatch):
+    import sqlite3
+
+    from nba_precompute.instance import dagster_home
+
+    home = tmp_path / "new_home"
+    monkeypatch.setenv("DAGSTER_HOME", str(home))
+    assert dagster_home() == home
+    assert (home / "dagster.yaml").read_text() == LOCAL_INSTANCE_YAML.read_text()
+    for db in ("event_log.db", "history/runs.db", "schedules/schedules.db"):
+        with sqlite3.connect(home / db) as con:  # created once, one alembic revision each
+            assert len(con.execute("SELECT version_num FROM alembic_version").fetchall()) == 1, db
