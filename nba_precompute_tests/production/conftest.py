@@ -19,6 +19,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -154,6 +155,25 @@ class Deployment:
         handle = open(log, "w")
         return subprocess.Popen([PYTHON, "-m", "nba_precompute.cli", *args], env=self.env, cwd=self.home.parent,
                                 stdout=handle, stderr=subprocess.STDOUT)
+
+    def claimed_slot_runs(self) -> set[str]:
+        """The runs holding a slot of the "warehouse" pool now."""
+        from nba_precompute.resources import WAREHOUSE_POOL
+
+        instance = self.instance()
+        try:
+            return instance.event_log_storage.get_concurrency_info(WAREHOUSE_POOL).active_run_ids
+        finally:
+            instance.dispose()
+
+    def wait_for_claimed_slot(self, proc: subprocess.Popen, timeout: float = 120.0) -> set[str]:
+        """Wait until some run holds the warehouse slot (proc's Phase 4 step); fail if proc ends first."""
+        deadline = time.monotonic() + timeout
+        while not (claimed := self.claimed_slot_runs()):
+            assert proc.poll() is None, f"the backfill ended ({proc.returncode}) before it claimed the slot"
+            assert time.monotonic() < deadline, "no run claimed the warehouse slot"
+            time.sleep(0.05)
+        return claimed
 
     def instance(self):
         import dagster as dg

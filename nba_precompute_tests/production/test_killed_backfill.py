@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import signal
-import time
 
 import dagster as dg
 import pytest
@@ -22,24 +21,12 @@ pytestmark = pytest.mark.postgres
 RANGE = ("2021-11-01", "2021-11-20")
 
 
-def claimed_runs(deployment) -> set[str]:
-    instance = deployment.instance()
-    try:
-        return instance.event_log_storage.get_concurrency_info(WAREHOUSE_POOL).active_run_ids
-    finally:
-        instance.dispose()
-
-
 def test_a_backfill_after_a_killed_one_fails_the_orphan_frees_its_slot_and_completes(deployment, tmp_path):
     killed = deployment.start_cli("backfill", "--start", RANGE[0], "--end", RANGE[1], log=tmp_path / "killed.log")
-    deadline = time.monotonic() + 120
-    while not claimed_runs(deployment):  # the Phase 4 step holds the slot
-        assert killed.poll() is None, (tmp_path / "killed.log").read_text()[-3000:]
-        assert time.monotonic() < deadline, "the backfill never claimed the warehouse slot"
-        time.sleep(0.05)
+    deployment.wait_for_claimed_slot(killed)  # the Phase 4 step holds the slot
     os.kill(killed.pid, signal.SIGKILL)
     assert killed.wait(timeout=30) == -signal.SIGKILL
-    orphan = claimed_runs(deployment)
+    orphan = deployment.claimed_slot_runs()
     assert len(orphan) == 1  # still claimed: nothing freed it
 
     done = deployment.cli("backfill", "--start", RANGE[0], "--end", RANGE[1], timeout=300)
