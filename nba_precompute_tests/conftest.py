@@ -16,13 +16,19 @@ def shared_data_path() -> Path:
     return Path(os.environ.get("NBA_SHARED_DATA", REPO_ROOT.parent / "shared" / "data"))
 
 
+def require(condition: bool, reason: str) -> None:
+    """Skip with `reason`, or fail when NBA_PRECOMPUTE_REQUIRE_ALL is set (as CI does): what a
+    test needs from the machine (data, a browser, a PostgreSQL server) is never silently absent."""
+    if condition:
+        return
+    if os.environ.get("NBA_PRECOMPUTE_REQUIRE_ALL"):
+        pytest.fail(reason + "; NBA_PRECOMPUTE_REQUIRE_ALL is set")
+    pytest.skip(reason)
+
+
 def require_shared_data() -> Path:
     path = shared_data_path()
-    if not (path / "nba-2022-23").is_dir():
-        reason = f"real Phase 3 data not found at {path} (set NBA_SHARED_DATA)"
-        if os.environ.get("NBA_PRECOMPUTE_REQUIRE_ALL"):
-            pytest.fail(reason + "; CI requires it")
-        pytest.skip(reason)
+    require((path / "nba-2022-23").is_dir(), f"real Phase 3 data not found at {path} (set NBA_SHARED_DATA)")
     return path
 
 

@@ -9,25 +9,16 @@ a failed wait (a StackError, inside `failing()`) fails the test with the tail of
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
+from nba_precompute_tests.conftest import require
 from nba_precompute_tests.e2e.stack import BIN, EXECUTABLES, StackError, running
 
 HEAL_INTERVAL_SECONDS = 5  # the heal sensor's minimum interval in these processes
-
-
-def require(condition: bool, reason: str) -> None:
-    """Skip with `reason`, or fail when NBA_PRECOMPUTE_REQUIRE_ALL is set (as CI does)."""
-    if condition:
-        return
-    if os.environ.get("NBA_PRECOMPUTE_REQUIRE_ALL"):
-        pytest.fail(reason + "; NBA_PRECOMPUTE_REQUIRE_ALL is set")
-    pytest.skip(reason)
 
 
 @contextmanager

@@ -25,19 +25,11 @@ from pathlib import Path
 
 import pytest
 
-from nba_precompute_tests.conftest import REPO_ROOT
+from nba_precompute_tests.conftest import REPO_ROOT, require
 
 DEPLOY_INSTANCE_YAML = REPO_ROOT / "deploy" / "dagster.yaml"
 PYTHON = sys.executable
 COMMAND_TIMEOUT = 300
-
-
-def require(condition: bool, reason: str) -> None:
-    if condition:
-        return
-    if os.environ.get("NBA_PRECOMPUTE_REQUIRE_ALL"):
-        pytest.fail(reason + "; NBA_PRECOMPUTE_REQUIRE_ALL is set")
-    pytest.skip(reason)
 
 
 def postgres_bindir() -> Path | None:
