@@ -13,6 +13,8 @@ from pathlib import Path
 
 import dagster as dg
 
+from nba_precompute.resources import WAREHOUSE_POOL
+
 DEFAULT_HOME = Path(".nba_precompute") / "dagster_home"
 LOCAL_INSTANCE_YAML = Path(__file__).with_name("dagster_local.yaml")
 
@@ -48,8 +50,8 @@ def get_instance() -> dg.DagsterInstance:
     return dg.DagsterInstance.get()
 
 
-def initialize_pools(instance: dg.DagsterInstance, pools: tuple[str, ...] | None = None) -> None:
-    """Create the row of each pool with a default limit before runs claim slots in it.
+def initialize_pools(instance: dg.DagsterInstance) -> None:
+    """Create the row of the "warehouse" pool with its default limit before runs claim slots in it.
 
     Dagster creates it lazily, on the first slot claim, with a plain INSERT; two runs starting
     together on a fresh PostgreSQL instance both try, and the loser fails (UniqueViolation, then
@@ -57,17 +59,14 @@ def initialize_pools(instance: dg.DagsterInstance, pools: tuple[str, ...] | None
     that race out of the runs. Pools that already exist are left alone: a limit set with
     `dagster instance concurrency set` must not be reset to the default.
     """
-    from nba_precompute.resources import WAREHOUSE_POOL
-
     storage = instance.event_log_storage
     if not storage.supports_global_concurrency_limits or instance.global_op_concurrency_default_limit is None:
         return
-    for pool in pools or (WAREHOUSE_POOL,):
-        if pool in storage.get_concurrency_keys():
-            continue
-        try:
-            storage.initialize_concurrency_limit_to_default(pool)
-        except Exception:
-            # another process created it between our read and our insert: that is the goal
-            if pool not in storage.get_concurrency_keys():
-                raise
+    if WAREHOUSE_POOL in storage.get_concurrency_keys():
+        return
+    try:
+        storage.initialize_concurrency_limit_to_default(WAREHOUSE_POOL)
+    except Exception:
+        # another process created it between our read and our insert: that is the goal
+        if WAREHOUSE_POOL not in storage.get_concurrency_keys():
+            raise

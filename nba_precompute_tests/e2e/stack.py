@@ -24,6 +24,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from nba_precompute.assets import DATE_OUTCOME_CHECK
 from nba_precompute.automation import LAUNCHED_BY_TAG
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -325,16 +326,24 @@ def launch_backfill(stack: Stack, assets, partition_keys, title: str, launched_b
     return result["backfillId"]
 
 
-def wait_backfill(stack: Stack, backfill_id: str, timeout: float, interval: float = 1.0) -> dict:
-    """The backfill (BACKFILL's PartitionBackfill), polled every `interval` s until its status is terminal."""
+def _poll_until_terminal(stack: Stack, query: str, field: str, typename: str, terminal: set[str],
+                         object_id: str, timeout: float, interval: float) -> dict:
+    """query(id) -> data[field], polled every `interval` s until it is a `typename` whose status
+    is in `terminal`."""
 
     def done():
-        b = stack.graphql(BACKFILL, {"id": backfill_id})["partitionBackfillOrError"]
-        if b["__typename"] != "PartitionBackfill":
-            raise GraphQLError(f"backfill {backfill_id}: {b}")
-        return b if b["status"] in TERMINAL else None
+        obj = stack.graphql(query, {"id": object_id})[field]
+        if obj["__typename"] != typename:
+            raise GraphQLError(f"{typename} {object_id}: {obj}")
+        return obj if obj["status"] in terminal else None
 
-    return wait_until(done, timeout, interval=interval, what=f"backfill {backfill_id}", logs=stack.log_tails)
+    return wait_until(done, timeout, interval=interval, what=f"{typename} {object_id}", logs=stack.log_tails)
+
+
+def wait_backfill(stack: Stack, backfill_id: str, timeout: float, interval: float = 1.0) -> dict:
+    """The backfill (BACKFILL's PartitionBackfill), polled until its status is terminal."""
+    return _poll_until_terminal(stack, BACKFILL, "partitionBackfillOrError", "PartitionBackfill", TERMINAL,
+                                backfill_id, timeout, interval)
 
 
 # --- one ranged run, as the UI's launchpad launches it ------------------------------------------------
@@ -355,7 +364,7 @@ def launch_single_run(stack: Stack, assets, first_key: str, last_key: str, launc
             "repositoryLocationName": "nba_precompute", "repositoryName": "__repository__",
             "pipelineName": "__ASSET_JOB",
             "assetSelection": [{"path": [a]} for a in assets],
-            "assetCheckSelection": [{"assetKey": {"path": [a]}, "name": "date_outcome"} for a in assets],
+            "assetCheckSelection": [{"assetKey": {"path": [a]}, "name": DATE_OUTCOME_CHECK} for a in assets],
         },
     }
     result = stack.graphql(LAUNCH_RUN, {"executionParams": params})["launchPipelineExecution"]
@@ -365,12 +374,5 @@ def launch_single_run(stack: Stack, assets, first_key: str, last_key: str, launc
 
 
 def wait_run(stack: Stack, run_id: str, timeout: float, interval: float = 1.0) -> dict:
-    """The run (RUN's Run), polled every `interval` s until its status is terminal."""
-
-    def done():
-        r = stack.graphql(RUN, {"id": run_id})["runOrError"]
-        if r["__typename"] != "Run":
-            raise GraphQLError(f"run {run_id}: {r}")
-        return r if r["status"] in RUN_TERMINAL else None
-
-    return wait_until(done, timeout, interval=interval, what=f"run {run_id}", logs=stack.log_tails)
+    """The run (RUN's Run), polled until its status is terminal."""
+    return _poll_until_terminal(stack, RUN, "runOrError", "Run", RUN_TERMINAL, run_id, timeout, interval)
