@@ -51,7 +51,7 @@ import sys, time, pandas as pd
 from nba_precompute.pipeline import materialize_range
 from nba_precompute.season import SeasonCalendar
 from nba_precompute.phase3.contract import SCHEDULE
-from nba_precompute.settings import ASSETS
+from nba_precompute.registry import ASSET_NAMES as ASSETS
 from nba_precompute.warehouse.duckdb import DuckDBWarehouse
 w = DuckDBWarehouse(database=sys.argv[1]); w.ensure_tables()
 t0 = time.perf_counter()
@@ -144,8 +144,7 @@ def ui_backfill(work: Path, source: Path, start: str, end: str) -> dict:
 
     import dagster as dg
 
-    from nba_precompute.settings import ASSETS
-    from nba_precompute_tests.e2e import stack as e2e
+        from nba_precompute_tests.e2e import stack as e2e
 
     w, home = fresh(work, source, "ui")
     logs = home.parent / "logs"
@@ -211,8 +210,7 @@ def ui_backfill(work: Path, source: Path, start: str, end: str) -> dict:
 def ui_single_run(work: Path, source: Path, start: str, end: str) -> dict:
     """The season launched from the UI's launchpad as one ranged run: through the run queue, not
     the backfill daemon; seconds from the launch to the run's terminal status."""
-    from nba_precompute.settings import ASSETS
-    from nba_precompute_tests.e2e import stack as e2e
+        from nba_precompute_tests.e2e import stack as e2e
 
     w, home = fresh(work, source, "ui_single_run")
     logs = home.parent / "logs"

@@ -34,10 +34,9 @@ from dataclasses import dataclass
 
 import dagster as dg
 
-from nba_precompute.assets import DATE_OUTCOME_CHECK
-from nba_precompute.pipeline import ASSETS
-from nba_precompute.settings import ASSETS as ASSET_NAMES
-from nba_precompute.tables import ASSET_TABLES
+from nba_precompute.outcomes import DATE_OUTCOME_CHECK
+from nba_precompute import registry
+from nba_precompute.registry import ASSET_NAMES, ASSET_TABLES, DOWNSTREAM
 
 HEAL_SENSOR = "phase4_heal_sensor"
 LAUNCHED_BY_TAG = "nba_precompute/launched_by"
@@ -46,10 +45,6 @@ ROW_COUNT = "dagster/row_count"
 MISSING_DEPENDENCY = "MISSING_DEPENDENCY"
 PAGE = 1000
 
-# asset -> its direct Phase 4 consumers
-DOWNSTREAM: dict[str, list[str]] = {
-    a: [b for b in ASSET_NAMES if a in ASSETS[b].upstream_assets] for a in ASSET_NAMES
-}
 UPSTREAM_WITH_CONSUMERS: list[str] = [a for a in ASSET_NAMES if DOWNSTREAM[a]]
 
 
@@ -178,7 +173,7 @@ def heal_requests(instance: dg.DagsterInstance, repairs: list[Repair]) -> list[H
             evaluated_at = rec.event.timestamp if rec.event is not None else rec.create_timestamp
             if _materialized_after(instance, b, partition, evaluated_at):  # healed some other way
                 continue
-            for u in ASSETS[b].upstream_assets:
+            for u in registry.upstream_assets(b):
                 if ASSET_TABLES[u].fqn not in reason:
                     continue
                 repair = repaired.get(u)
@@ -217,28 +212,3 @@ def _cursor(raw: str | None) -> int:
         return int(json.loads(raw)["after_storage_id"])
     except (ValueError, KeyError, TypeError):
         return 0
-
-
-def build_heal_sensor() -> dg.SensorDefinition:
-    @dg.sensor(
-        name=HEAL_SENSOR,
-        target=dg.AssetSelection.assets(*ASSET_NAMES),
-        minimum_interval_seconds=heal_interval_seconds(),
-        default_status=dg.DefaultSensorStatus.RUNNING,
-        description="Re-requests the downstream Phase 4 partitions of a date that failed with "
-        "MISSING_DEPENDENCY for an upstream Phase 4 asset, once that upstream is re-materialized with rows "
-        "for the date. Healthy dates are never touched.",
-    )
-    def phase4_heal_sensor(context: dg.SensorEvaluationContext):
-        after = _cursor(context.cursor)
-        repairs, cursor = new_repairs(context.instance, after)
-        requests = heal_requests(context.instance, repairs)
-        for req in requests:
-            context.log.info(f"healing {', '.join(req.assets)} on {req.partition} after {req.run_request().tags[HEALED_AFTER_TAG]}")
-        if cursor != after:
-            context.update_cursor(json.dumps({"after_storage_id": cursor}))
-        if not requests:
-            return dg.SkipReason(f"no downstream partition to heal ({len(repairs)} new upstream materialization(s))")
-        return [req.run_request() for req in requests]
-
-    return phase4_heal_sensor

@@ -25,7 +25,7 @@ import pandas as pd
 from nba_precompute import progress
 from nba_precompute.automation import LAUNCHED_BY_TAG
 from nba_precompute.instance import get_instance, initialize_pools
-from nba_precompute.settings import ASSETS
+from nba_precompute.registry import ASSET_NAMES
 
 EXPECTED_CATEGORIES = {"BOOTSTRAP_PERIOD", "MISSING_DEPENDENCY"}
 # Which process executes a CLI run, so a later backfill can tell a live run from an orphan.
@@ -99,7 +99,7 @@ def dates_needing_work(warehouse, start: dt.date, end: dt.date, assets: list[str
     needed: dict[dt.date, tuple[str, ...]] = {}
     for date, group in picked.groupby("date"):
         names = set(group["asset"])
-        needed[pd.Timestamp(date).date()] = tuple(a for a in ASSETS if a in names)
+        needed[pd.Timestamp(date).date()] = tuple(a for a in ASSET_NAMES if a in names)
     return needed
 
 
@@ -109,7 +109,8 @@ def dry_run_report(warehouse, runs: list[PlannedRun], out: TextIO) -> None:
     'after upstream')."""
     from nba_precompute import dependencies
     from nba_precompute.phase3.contract import PHASE3_BY_FQN, SCHEDULE
-    from nba_precompute.pipeline import ASSETS as SPECS, plan, read_inputs
+    from nba_precompute import registry
+    from nba_precompute.pipeline import plan, read_inputs
     from nba_precompute.season import SeasonCalendar
 
     calendar = SeasonCalendar(warehouse.read_required(SCHEDULE))
@@ -126,15 +127,15 @@ def dry_run_report(warehouse, runs: list[PlannedRun], out: TextIO) -> None:
             if len(pending):
                 inputs = read_inputs(asset, calendar, pd.DatetimeIndex(pending["analysis_date"]),
                                      warehouse.read_required)
-                verdicts = dependencies.evaluate(asset, pending, inputs, calendar)
+                verdicts = dependencies.evaluate(registry.rules_for(asset), pending, inputs, calendar)
                 phase3 = verdicts[verdicts["upstream"].isin(PHASE3_BY_FQN)]
                 failing = phase3[~phase3["ok"]]
                 line += f"; Phase 3 rules failing on {failing['analysis_date'].nunique()} date(s)"
                 print(line, file=out)
                 for clause in failing["clause"]:
                     print(f"      {clause}", file=out)
-                if len(SPECS[asset].upstream_assets):
-                    print(f"      (rules on {', '.join(SPECS[asset].upstream_assets)}: after upstream)", file=out)
+                if len(registry.upstream_assets(asset)):
+                    print(f"      (rules on {', '.join(registry.upstream_assets(asset))}: after upstream)", file=out)
             else:
                 print(line, file=out)
 
@@ -245,7 +246,7 @@ def run_backfill(start: dt.date, end: dt.date, assets: list[str] | None = None, 
                  report: bool = True, out: TextIO | None = None) -> int:
     from nba_precompute.resources import warehouse_from_env
 
-    assets = list(assets or ASSETS)
+    assets = list(assets or ASSET_NAMES)
     out = out or sys.stdout
     if end < start:
         print(f"error: --end {end} is before --start {start}", file=sys.stderr)

@@ -13,7 +13,7 @@ import os
 import sys
 from pathlib import Path
 
-from nba_precompute.settings import ASSETS
+from nba_precompute.registry import ASSET_NAMES
 
 
 def _date(value: str) -> dt.date:
@@ -25,10 +25,10 @@ def _date(value: str) -> dt.date:
 
 def _assets(value: str) -> list[str]:
     names = [v.strip() for v in value.split(",") if v.strip()]
-    unknown = [n for n in names if n not in ASSETS]
+    unknown = [n for n in names if n not in ASSET_NAMES]
     if unknown:
-        raise argparse.ArgumentTypeError(f"unknown asset(s) {', '.join(unknown)}; choose from {', '.join(ASSETS)}")
-    return [a for a in ASSETS if a in names]  # dependency order
+        raise argparse.ArgumentTypeError(f"unknown asset(s) {', '.join(unknown)}; choose from {', '.join(ASSET_NAMES)}")
+    return [a for a in ASSET_NAMES if a in names]  # dependency order
 
 
 def _only(value: str) -> set[str]:
@@ -55,7 +55,7 @@ def cmd_load_phase3(args) -> int:
 
 
 def cmd_generate_demo(args) -> int:
-    from nba_precompute.phase3.demo import write_season
+    from nba_precompute_demo.season import write_season
 
     paths = write_season(args.out, season_year=args.season_year, seed=args.seed, scenario=args.scenario)
     for p in paths:
@@ -104,7 +104,7 @@ def cmd_demo(args) -> int:
     """The main job: demo season -> warehouse -> backfill -> coverage report with root causes."""
     from nba_precompute.backfill import run_backfill
     from nba_precompute.coverage.cli import run_coverage
-    from nba_precompute.phase3.demo import write_season
+    from nba_precompute_demo.season import write_season
     from nba_precompute.phase3.loader import load_phase3
 
     out = Path(args.out)
@@ -115,11 +115,11 @@ def cmd_demo(args) -> int:
     print(f"== loaded into {os.environ.get('NBA_PRECOMPUTE_WAREHOUSE')}")
     print(loaded.summary().to_string(index=False))
     print(f"== backfilling {args.start}..{args.end} through Dagster (DAGSTER_HOME={os.environ.get('DAGSTER_HOME', '')})")
-    code = run_backfill(args.start, args.end, list(ASSETS), warehouse=warehouse, report=False)
+    code = run_backfill(args.start, args.end, list(ASSET_NAMES), warehouse=warehouse, report=False)
     print(f"== coverage {args.start}..{args.end}, with the root cause of every failed date")
     heatmap = Path(args.heatmap)
     heatmap.parent.mkdir(parents=True, exist_ok=True)
-    report_args = argparse.Namespace(start=args.start, end=args.end, assets=list(ASSETS), format="table",
+    report_args = argparse.Namespace(start=args.start, end=args.end, assets=list(ASSET_NAMES), format="table",
                                      dates=False, explain=True, heatmap=heatmap)
     run_coverage(report_args, warehouse)
     print(f"== heatmap: {heatmap.resolve()}")
@@ -155,7 +155,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("backfill", help="materialize a date range of the Phase 4 assets through Dagster")
     p.add_argument("--start", type=_date, required=True)
     p.add_argument("--end", type=_date, required=True)
-    p.add_argument("--assets", type=_assets, default=list(ASSETS))
+    p.add_argument("--assets", type=_assets, default=list(ASSET_NAMES))
     p.add_argument("--only", type=_only, default=None, metavar="failed,missing",
                    help="re-run only dates whose status is DATE_FAILED (retryable) and/or MISSING")
     p.add_argument("--dry-run", action="store_true", help="print the plan and foreseeable verdicts; write nothing")
@@ -165,7 +165,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("coverage", help="per-date partition status of the Phase 4 assets over a range")
     p.add_argument("--start", type=_date, required=True)
     p.add_argument("--end", type=_date, required=True)
-    p.add_argument("--assets", type=_assets, default=list(ASSETS))
+    p.add_argument("--assets", type=_assets, default=list(ASSET_NAMES))
     p.add_argument("--format", choices=["table", "csv", "json", "md"], default="table")
     p.add_argument("--dates", action="store_true", help="also print the per-date grid")
     p.add_argument("--explain", action="store_true", help="print the root-cause chain of every failed date")
@@ -180,7 +180,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("check", help="run the asset checks over stored tables (no recomputation)")
     p.add_argument("--start", type=_date, required=True)
     p.add_argument("--end", type=_date, required=True)
-    p.add_argument("--assets", type=_assets, default=list(ASSETS))
+    p.add_argument("--assets", type=_assets, default=list(ASSET_NAMES))
     p.add_argument("--json", type=Path, metavar="FILE", help="also write the results as JSON ('-' for stdout)")
     p.set_defaults(func=cmd_check)
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -18,15 +18,12 @@ from nba_precompute.failures import missing_dependency_clause
 from nba_precompute.features.windows import played_games
 from nba_precompute.phase3.contract import (
     PLAYER_GAME_SUMMARY,
-    TEAM_DEFENSE_GAME_SUMMARY,
     TEAM_OFFENSE_GAME_SUMMARY,
     UPCOMING_PLAYER_GAME_CONTEXT,
-    UPCOMING_TEAM_GAME_CONTEXT,
     Table,
 )
 from nba_precompute.season import SeasonCalendar, to_datetime
 from nba_precompute.settings import SETTINGS, Settings
-from nba_precompute.tables import PCF, PDC, PSZA, TDZA
 
 LOOKBACK, DATE_MATCH = "lookback", "date_match"
 
@@ -43,8 +40,9 @@ class RuleContext:
 
 @dataclass(frozen=True)
 class Rule:
+    """One rule of §5, declared by its asset (features/<module>.py); numbered across assets."""
+
     number: int
-    asset: str
     upstream: Table
     kind: str
     counted: str
@@ -60,8 +58,9 @@ def _nth_game_dates(games: pd.DataFrame, entity: str, n: int) -> pd.DataFrame:
     return nth[[entity, "season_year", "game_date"]].rename(columns={"game_date": "nth_date"})
 
 
-def _entities_with_history(table: str, entity: str, min_games: Callable[[int], int]):
-    """Count entities of season s(D) with >= min_games(days(D)) games this season before D."""
+def entities_with_history(table: str, entity: str, min_games: Callable[[Settings, int], int]):
+    """Count entities of season s(D) with >= min_games(settings, days(D)) games this season before D
+    (the settings of the evaluation, so an override of the ramp applies)."""
 
     def count(ctx: RuleContext) -> np.ndarray:
         games = ctx.inputs[table]
@@ -69,7 +68,7 @@ def _entities_with_history(table: str, entity: str, min_games: Callable[[int], i
             games = played_games(games)
         games = games.assign(game_date=to_datetime(games["game_date"]))
         days = ctx.days
-        need = np.array([min_games(int(d)) if pd.notna(d) else 0 for d in days["days"]])
+        need = np.array([min_games(ctx.settings, int(d)) if pd.notna(d) else 0 for d in days["days"]])
         found = np.zeros(len(days), dtype=np.int64)
         for n in np.unique(need[need > 0]):
             nth = _nth_game_dates(games, entity, int(n))
@@ -84,11 +83,13 @@ def _entities_with_history(table: str, entity: str, min_games: Callable[[int], i
     return count
 
 
-def _slate_players_with_games(min_games: int):
+def slate_players_with_games(min_games: str):
+    """Count slate players of D with >= settings.<min_games> played games this season before D."""
+
     def count(ctx: RuleContext) -> np.ndarray:
         games = played_games(ctx.inputs[PLAYER_GAME_SUMMARY.fqn])
         games = games.assign(game_date=to_datetime(games["game_date"]))
-        nth = _nth_game_dates(games, "player_lookup", min_games)
+        nth = _nth_game_dates(games, "player_lookup", getattr(ctx.settings, min_games))
         slate = _slate_pairs(ctx)
         pairs = slate.merge(nth, on=["player_lookup", "season_year"], how="inner")
         ok = pairs[pairs["nth_date"] < pairs["analysis_date"]]
@@ -97,7 +98,7 @@ def _slate_players_with_games(min_games: int):
     return count
 
 
-def _teams_on_date_with_games(ctx: RuleContext) -> np.ndarray:
+def teams_on_date_with_games(ctx: RuleContext) -> np.ndarray:
     togs = ctx.inputs[TEAM_OFFENSE_GAME_SUMMARY.fqn]
     togs = togs.assign(game_date=to_datetime(togs["game_date"]))
     first = _nth_game_dates(togs, "team_abbr", 1)
@@ -108,7 +109,7 @@ def _teams_on_date_with_games(ctx: RuleContext) -> np.ndarray:
     return _per_date(ok.groupby("analysis_date")["team_abbr"].nunique(), ctx)
 
 
-def _distinct_on_date(table: str, column: str, date_column: str = "game_date"):
+def distinct_on_date(table: str, column: str, date_column: str = "game_date"):
     def count(ctx: RuleContext) -> np.ndarray:
         frame = ctx.inputs[table]
         dates = to_datetime(frame[date_column])
@@ -117,7 +118,7 @@ def _distinct_on_date(table: str, column: str, date_column: str = "game_date"):
     return count
 
 
-def _rows_on_date(table: str):
+def rows_on_date(table: str):
     def count(ctx: RuleContext) -> np.ndarray:
         frame = ctx.inputs[table]
         return _per_date(to_datetime(frame["analysis_date"]).value_counts(), ctx)
@@ -139,57 +140,22 @@ def _per_date(counts: pd.Series, ctx: RuleContext) -> np.ndarray:
 
 
 # --- requirements -----------------------------------------------------------------------------
-def _const(name: str):
+def const(name: str):
     return lambda days, s: np.full(len(days), getattr(s, name), dtype=np.int64)
 
 
-def _slate_ratio(ratio_name: str):
+def slate_ratio(ratio_name: str):
     return lambda days, s: np.array(
         [max(1, math.ceil(getattr(s, ratio_name) * n)) for n in days["slate"]], dtype=np.int64
     )
 
 
-def _teams_ratio(days, s):
+def teams_ratio(days, s):
     return np.array([math.ceil(s.dep_ratio * t) for t in days["teams"]], dtype=np.int64)
 
 
-def _players_per_team(days, s):
+def players_per_team(days, s):
     return (s.upcg_min_players_per_team * days["teams"]).to_numpy(dtype=np.int64)
-
-
-PGS, TOGS, TDGS = PLAYER_GAME_SUMMARY, TEAM_OFFENSE_GAME_SUMMARY, TEAM_DEFENSE_GAME_SUMMARY
-UPCG, UTGC = UPCOMING_PLAYER_GAME_CONTEXT, UPCOMING_TEAM_GAME_CONTEXT
-
-RULES: tuple[Rule, ...] = (
-    Rule(1, "psza", PGS, LOOKBACK, "players with >= m_p(D) played games",
-         _entities_with_history(PGS.fqn, "player_lookup", SETTINGS.psza_min_games), _const("dep_psza_history_players")),
-    Rule(2, "tdza", TDGS, LOOKBACK, "teams with >= m_t(D) games",
-         _entities_with_history(TDGS.fqn, "defending_team_abbr", SETTINGS.tdza_min_games),
-         _const("dep_tdza_history_teams")),
-    Rule(3, "pdc", PGS, LOOKBACK, "slate players with >= 3 played games",
-         _slate_players_with_games(SETTINGS.pdc_absolute_min_games), _slate_ratio("dep_ratio_pdc")),
-    Rule(4, "pdc", TOGS, LOOKBACK, "teams playing on D with >= 1 game", _teams_on_date_with_games, _teams_ratio),
-    Rule(5, "pdc", UPCG, DATE_MATCH, "distinct players", _distinct_on_date(UPCG.fqn, "player_lookup"), _players_per_team),
-    Rule(6, "pdc", PSZA, DATE_MATCH, "rows", _rows_on_date(PSZA.fqn), _const("dep_psza_min_for_pdc_pcf")),
-    Rule(7, "pcf", UPCG, DATE_MATCH, "distinct players", _distinct_on_date(UPCG.fqn, "player_lookup"), _players_per_team),
-    Rule(8, "pcf", UTGC, DATE_MATCH, "distinct teams", _distinct_on_date(UTGC.fqn, "team_abbr"), _teams_ratio),
-    Rule(9, "pcf", PSZA, DATE_MATCH, "rows", _rows_on_date(PSZA.fqn), _const("dep_psza_min_for_pdc_pcf")),
-    Rule(10, "pcf", TDZA, DATE_MATCH, "rows", _rows_on_date(TDZA.fqn), _const("dep_tdza_min_rows")),
-    Rule(11, "mlfs", UPCG, DATE_MATCH, "distinct players", _distinct_on_date(UPCG.fqn, "player_lookup"), _players_per_team),
-    Rule(12, "mlfs", PDC, DATE_MATCH, "rows", _rows_on_date(PDC.fqn), _slate_ratio("dep_ratio_pdc")),
-    Rule(13, "mlfs", PCF, DATE_MATCH, "rows", _rows_on_date(PCF.fqn), _slate_ratio("dep_ratio")),
-    Rule(14, "mlfs", PSZA, DATE_MATCH, "rows", _rows_on_date(PSZA.fqn), _const("dep_psza_min_for_mlfs")),
-    Rule(15, "mlfs", TDZA, DATE_MATCH, "rows", _rows_on_date(TDZA.fqn), _const("dep_tdza_min_rows")),
-)
-
-
-def rules_for(asset: str) -> tuple[Rule, ...]:
-    return tuple(r for r in RULES if r.asset == asset)
-
-
-def rule_for(asset: str, upstream_fqn: str) -> Rule | None:
-    """The rule of `asset` on an upstream table (used by coverage to re-evaluate a clause)."""
-    return next((r for r in rules_for(asset) if r.upstream.fqn == upstream_fqn), None)
 
 
 def slate_sizes(upcg: pd.DataFrame, dates: pd.DatetimeIndex) -> np.ndarray:
@@ -199,7 +165,7 @@ def slate_sizes(upcg: pd.DataFrame, dates: pd.DatetimeIndex) -> np.ndarray:
     return counts.reindex(dates).fillna(0).astype(np.int64).to_numpy()
 
 
-def evaluate(asset: str, days: pd.DataFrame, inputs: dict[str, pd.DataFrame], calendar: SeasonCalendar,
+def evaluate(rules: Sequence[Rule], days: pd.DataFrame, inputs: dict[str, pd.DataFrame], calendar: SeasonCalendar,
              settings: Settings = SETTINGS) -> pd.DataFrame:
     """One row per (date, rule): found, required, ok and the failure clause (when not ok).
 
@@ -207,11 +173,11 @@ def evaluate(asset: str, days: pd.DataFrame, inputs: dict[str, pd.DataFrame], ca
     `slate` column (N) when UPCG is among the inputs.
     """
     days = days.reset_index(drop=True).copy()
-    upcg = inputs.get(UPCG.fqn)
+    upcg = inputs.get(UPCOMING_PLAYER_GAME_CONTEXT.fqn)
     days["slate"] = slate_sizes(upcg, pd.DatetimeIndex(days["analysis_date"])) if upcg is not None else 0
     ctx = RuleContext(days, inputs, calendar, settings)
     parts = []
-    for rule in rules_for(asset):
+    for rule in rules:
         found = rule.count(ctx) if len(days) else np.zeros(0, dtype=np.int64)
         required = rule.required(days, settings) if len(days) else np.zeros(0, dtype=np.int64)
         parts.append(

@@ -26,86 +26,15 @@ from nba_precompute.failures import (
     no_rows_reason,
     processing_error_reason,
 )
-from nba_precompute.features.result import FeatureResult
-from nba_precompute.phase3.contract import (
-    PLAYER_GAME_SUMMARY as PGS,
-    SCHEDULE,
-    TEAM_DEFENSE_GAME_SUMMARY as TDGS,
-    TEAM_OFFENSE_GAME_SUMMARY as TOGS,
-    UPCOMING_PLAYER_GAME_CONTEXT as UPCG,
-    UPCOMING_TEAM_GAME_CONTEXT as UTGC,
-    Table,
-)
+from nba_precompute import registry
+from nba_precompute.declaration import HISTORY
+from nba_precompute.phase3.contract import SCHEDULE, UPCOMING_PLAYER_GAME_CONTEXT as UPCG, Table
 from nba_precompute.season import SeasonCalendar, to_dates, to_datetime
-from nba_precompute.tables import ASSET_TABLES, ENTITY_COLUMN, PCF, PDC, PSZA, TDZA, output_columns
-
-HISTORY, ON_DATE = "history", "on_date"  # season-to-date games before D / rows dated D
 
 # Outcome of a date (the step of §4 that decided it).
 OFF_SEASON, NO_GAMES, BOOTSTRAP, DEPENDENCY, COMPUTED, ERROR = (
     "OFF_SEASON", "NO_GAMES", "BOOTSTRAP_PERIOD", "MISSING_DEPENDENCY", "COMPUTED", "PROCESSING_ERROR",
 )
-
-
-def _compute(asset: str) -> Callable[[dict[str, pd.DataFrame], SeasonCalendar, pd.DatetimeIndex], FeatureResult]:
-    # Imported lazily so that each pure module loads only when its asset runs.
-    def run(inputs, calendar, dates):
-        if asset == "psza":
-            from nba_precompute.features.shot_zones import compute_psza
-            return compute_psza(inputs[PGS.fqn], calendar, dates)
-        if asset == "tdza":
-            from nba_precompute.features.team_defense import compute_tdza
-            return compute_tdza(inputs[TDGS.fqn], calendar, dates)
-        if asset == "pdc":
-            from nba_precompute.features.daily_cache import compute_pdc
-            return compute_pdc(inputs[PGS.fqn], inputs[TOGS.fqn], inputs[UPCG.fqn], inputs[PSZA.fqn], calendar, dates)
-        if asset == "pcf":
-            from nba_precompute.features.composite_factors import compute_pcf
-            return compute_pcf(inputs[UPCG.fqn], inputs[UTGC.fqn], inputs[PSZA.fqn], inputs[TDZA.fqn], calendar, dates)
-        from nba_precompute.features.feature_store import compute_mlfs
-        return compute_mlfs(
-            inputs[PDC.fqn], inputs[PCF.fqn], inputs[PSZA.fqn], inputs[TDZA.fqn],
-            inputs[PGS.fqn], inputs[UPCG.fqn], inputs[TOGS.fqn], calendar, dates,
-        )
-
-    return run
-
-
-@dataclass(frozen=True)
-class PrecomputeAsset:
-    """How one asset reads: each input table, and whether it needs history or rows dated D."""
-
-    name: str
-    table: Table
-    reads: dict[Table, str]
-    slate_based: bool  # rows only on game dates (pdc, pcf, mlfs)
-    compute: Callable = field(repr=False, compare=False)
-
-    @property
-    def upstream_assets(self) -> list[str]:
-        names = {t.fqn: a for a, t in ASSET_TABLES.items()}
-        return [names[t.fqn] for t in self.reads if t.fqn in names]
-
-    @property
-    def phase3_inputs(self) -> list[Table]:
-        return [t for t in self.reads if t.fqn not in {x.fqn for x in ASSET_TABLES.values()}]
-
-
-ASSETS: dict[str, PrecomputeAsset] = {
-    "psza": PrecomputeAsset("psza", PSZA, {PGS: HISTORY}, False, _compute("psza")),
-    "tdza": PrecomputeAsset("tdza", TDZA, {TDGS: HISTORY}, False, _compute("tdza")),
-    "pdc": PrecomputeAsset(
-        "pdc", PDC, {PGS: HISTORY, TOGS: HISTORY, UPCG: ON_DATE, PSZA: ON_DATE}, True, _compute("pdc")
-    ),
-    "pcf": PrecomputeAsset(
-        "pcf", PCF, {UPCG: ON_DATE, UTGC: ON_DATE, PSZA: ON_DATE, TDZA: ON_DATE}, True, _compute("pcf")
-    ),
-    "mlfs": PrecomputeAsset(
-        "mlfs", ASSET_TABLES["mlfs"],
-        {PDC: ON_DATE, PCF: ON_DATE, PSZA: ON_DATE, TDZA: ON_DATE, PGS: HISTORY, UPCG: ON_DATE, TOGS: HISTORY},
-        True, _compute("mlfs"),
-    ),
-}
 
 
 # --- the plan: steps 1-3, no reads but the schedule ---------------------------------------------
@@ -114,7 +43,7 @@ def plan(asset: str, calendar: SeasonCalendar, dates) -> pd.DataFrame:
     days = calendar.frame(to_dates(dates))
     outcome = np.full(len(days), None, dtype=object)
     outcome[~days["in_season"].to_numpy()] = OFF_SEASON
-    if ASSETS[asset].slate_based:
+    if registry.get(asset).slate_based:
         outcome[(outcome == None) & ~days["is_game_date"].to_numpy()] = NO_GAMES  # noqa: E711
     outcome[(outcome == None) & days["bootstrap"].to_numpy()] = BOOTSTRAP  # noqa: E711
     days["outcome"] = outcome
@@ -132,7 +61,7 @@ def read_inputs(asset: str, calendar: SeasonCalendar, dates: pd.DatetimeIndex, r
     season = calendar.season_of(first)
     history_start = (season.opener if season is not None else first).date()
     inputs = {}
-    for table, mode in ASSETS[asset].reads.items():
+    for table, mode in registry.get(asset).reads.items():
         if mode == HISTORY:
             inputs[table.fqn] = read(table, history_start, (last - pd.Timedelta(days=1)).date())
         else:
@@ -162,7 +91,7 @@ def materialize_range(asset: str, calendar: SeasonCalendar, dates, read: Reader)
     every date that reached the compute step, and `error` is set so the caller can fail the run
     after writing them.
     """
-    spec = ASSETS[asset]
+    spec = registry.get(asset)
     dates = to_dates(dates)
     days = plan(asset, calendar, dates)
     failures = [empty_failures()]
@@ -175,7 +104,7 @@ def materialize_range(asset: str, calendar: SeasonCalendar, dates, read: Reader)
             )
         )
     pending = days[days["outcome"].isna()]
-    rows = pd.DataFrame(columns=output_columns(asset))
+    rows = pd.DataFrame(columns=spec.output_columns)
     verdicts = pd.DataFrame()
     extras = None
     candidates = None
@@ -187,7 +116,7 @@ def materialize_range(asset: str, calendar: SeasonCalendar, dates, read: Reader)
             fqn: str(frame["processed_at"].max()) for fqn, frame in inputs.items()
             if "processed_at" in frame.columns and len(frame)
         }
-        verdicts = dependencies.evaluate(asset, pending, inputs, calendar)
+        verdicts = dependencies.evaluate(spec.rules, pending, inputs, calendar)
         if UPCG.fqn in inputs:  # N(D), for the slate-relative row minimum of the checks
             days["slate"] = dependencies.slate_sizes(inputs[UPCG.fqn], pd.DatetimeIndex(days["analysis_date"]))
         reasons = dependencies.failure_reasons(verdicts)
@@ -233,8 +162,8 @@ def materialize_range(asset: str, calendar: SeasonCalendar, dates, read: Reader)
         error = error or RuntimeError(
             f"{asset}: no rows produced on {', '.join(str(d.date()) for d in empty['analysis_date'])}"
         )
-    if ENTITY_COLUMN[asset] in rows.columns and len(rows):
-        rows = rows.sort_values(["analysis_date", ENTITY_COLUMN[asset]]).reset_index(drop=True)
+    if spec.entity in rows.columns and len(rows):
+        rows = rows.sort_values(["analysis_date", spec.entity]).reset_index(drop=True)
     return RangeResult(asset, dates, days, rows, all_failures, verdicts, extras, candidates, max_processed_at, error)
 
 

@@ -10,7 +10,6 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Mapping
 
-ASSETS: tuple[str, ...] = ("psza", "tdza", "pdc", "pcf", "mlfs")
 ZONES: tuple[str, ...] = ("paint", "mid_range", "three_pt")
 
 

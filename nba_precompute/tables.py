@@ -147,15 +147,3 @@ FAILURES = Table(
         "failure_reason", "can_retry", "created_at",
     ),
 )
-
-ASSET_TABLES: dict[str, Table] = {"psza": PSZA, "tdza": TDZA, "pdc": PDC, "pcf": PCF, "mlfs": MLFS}
-# The entity column of each asset's rows (failures carry it as entity_id).
-ENTITY_COLUMN: dict[str, str] = {
-    "psza": "player_lookup", "tdza": "team_abbr", "pdc": "player_lookup",
-    "pcf": "player_lookup", "mlfs": "player_lookup",
-}
-
-
-def output_columns(asset: str) -> list[str]:
-    """Columns a pure function returns for `asset` (the table's, without created_at)."""
-    return [c for c in ASSET_TABLES[asset].column_names if c != "created_at"]

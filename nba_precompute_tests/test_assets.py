@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from nba_precompute.assets import build_phase4_assets
+from nba_precompute.defs.phase4 import build_phase4_assets
 from nba_precompute.features.windows import played_games
 from nba_precompute.phase3.loader import load_phase3
 from nba_precompute.warehouse.duckdb import DuckDBWarehouse

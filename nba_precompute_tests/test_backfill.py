@@ -9,7 +9,7 @@ import pytest
 from nba_precompute.backfill import plan_runs
 from nba_precompute.cli import main
 from nba_precompute.phase3.contract import UPCOMING_TEAM_GAME_CONTEXT
-from nba_precompute.phase3.demo import NOV_2021_GAP_DATES, generate_season, write_season
+from nba_precompute_demo.season import NOV_2021_GAP_DATES, generate_season, write_season
 from nba_precompute.phase3.loader import load_phase3
 from nba_precompute.warehouse.duckdb import DuckDBWarehouse
 

@@ -12,7 +12,7 @@ import pytest
 
 from nba_precompute.definitions import build_definitions
 from nba_precompute.phase3.contract import PHASE3_TABLES
-from nba_precompute.settings import ASSETS
+from nba_precompute.registry import ASSET_NAMES as ASSETS
 from nba_precompute.warehouse.bigquery import BigQueryWarehouse
 from nba_precompute.warehouse.duckdb import DuckDBWarehouse
 

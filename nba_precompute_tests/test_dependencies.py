@@ -4,7 +4,8 @@ import datetime as dt
 
 import pandas as pd
 
-from nba_precompute.dependencies import RULES, evaluate, failure_reasons, rules_for
+from nba_precompute.dependencies import evaluate, failure_reasons
+from nba_precompute.registry import RULES, rules_for
 from nba_precompute.season import SeasonCalendar
 
 OPENER = dt.date(2021, 10, 19)
@@ -50,7 +51,7 @@ def test_missing_upcoming_team_context_fails_pcf_with_the_spec_reason():
         "nba_precompute.player_shot_zone_analysis": pd.DataFrame({"analysis_date": [pd.Timestamp(d)] * 40}),
         "nba_precompute.team_defense_zone_analysis": pd.DataFrame({"analysis_date": [pd.Timestamp(d)] * 30}),
     }
-    verdicts = evaluate("pcf", cal.frame([d]), inputs, cal)
+    verdicts = evaluate(rules_for("pcf"), cal.frame([d]), inputs, cal)
     assert verdicts.set_index("rule")[["found", "required", "ok"]].to_dict("index") == {
         7: {"found": 200, "required": 128, "ok": True},
         8: {"found": 0, "required": 13, "ok": False},  # ceil(0.8 * 16)
@@ -72,7 +73,7 @@ def test_reasons_of_several_failing_rules_are_joined_in_table_order():
         "nba_precompute.player_shot_zone_analysis": pd.DataFrame({"analysis_date": []}),
         "nba_precompute.team_defense_zone_analysis": pd.DataFrame({"analysis_date": [pd.Timestamp(d)] * 25}),
     }
-    verdicts = evaluate("mlfs", cal.frame([d]), inputs, cal)
+    verdicts = evaluate(rules_for("mlfs"), cal.frame([d]), inputs, cal)
     # N = 10: pdc needs ceil(0.7*10)=7 (has 6), pcf ceil(0.8*10)=8 (has 7), psza 100, UPCG 8*2=16
     assert failure_reasons(verdicts).iloc[0] == "; ".join([
         "Missing nba_analytics.upcoming_player_game_context for 2021-11-09 (10 rows, need 16)",
@@ -99,7 +100,7 @@ def test_psza_history_rule_counts_players_with_the_dynamic_minimum_before_d_only
     frames.append(_pgs("seven", days[:7]))  # one short
     frames.append(_pgs("dnp", days, played=False))  # DNP rows never count
     frames.append(_pgs("today", days[:7] + [d]))  # the game on D itself does not count
-    verdicts = evaluate("psza", cal.frame([d]), {"nba_analytics.player_game_summary": pd.concat(frames)}, cal)
+    verdicts = evaluate(rules_for("psza"), cal.frame([d]), {"nba_analytics.player_game_summary": pd.concat(frames)}, cal)
     assert verdicts[["found", "required", "ok"]].iloc[0].tolist() == [31, 30, True]
 
 
@@ -114,7 +115,7 @@ def test_pdc_team_rule_counts_only_teams_playing_on_d_with_a_previous_game():
         "nba_analytics.upcoming_player_game_context": upcg(d, 40),
         "nba_precompute.player_shot_zone_analysis": pd.DataFrame({"analysis_date": [pd.Timestamp(d)] * 30}),
     }
-    v = evaluate("pdc", cal.frame([d]), inputs, cal).set_index("rule")
+    v = evaluate(rules_for("pdc"), cal.frame([d]), inputs, cal).set_index("rule")
     assert v.loc[4, ["found", "required"]].tolist() == [2, 4]  # T00, T01 have a game; ceil(0.8*4)=4
     assert v.loc[3, ["found", "required"]].tolist() == [1, 28]  # 1 slate player with >= 3 games; ceil(0.7*40)
     assert v.loc[5, ["found", "required"]].tolist() == [40, 32]

@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from nba_precompute.phase3.contract import PLAYER_GAME_SUMMARY, SCHEDULE
-from nba_precompute.phase3.demo import write_season
+from nba_precompute_demo.season import write_season
 from nba_precompute.phase3.loader import load_phase3
 from nba_precompute.pipeline import BOOTSTRAP, COMPUTED, DEPENDENCY, NO_GAMES, OFF_SEASON, materialize_range, plan
 from nba_precompute.season import SeasonCalendar

@@ -38,15 +38,15 @@ from nba_precompute.checks.rules import (
 )
 from nba_precompute.phase3.contract import SCHEDULE, UPCOMING_PLAYER_GAME_CONTEXT as UPCG, Table
 from nba_precompute.season import SeasonCalendar
-from nba_precompute.settings import ASSETS
-from nba_precompute.tables import ASSET_TABLES, FAILURES
+from nba_precompute.registry import ASSET_NAMES, ASSET_TABLES
+from nba_precompute.tables import FAILURES
 
 
-def audit(warehouse, start: dt.date, end: dt.date, assets: Sequence[str] = ASSETS,
+def audit(warehouse, start: dt.date, end: dt.date, assets: Sequence[str] = ASSET_NAMES,
           config: ChecksConfig | None = None) -> pd.DataFrame:
     """The check results (rules.RESULT_COLUMNS) of `assets` for every checkable date in [start, end]."""
     config = config or load_config()
-    assets = [a for a in ASSETS if a in set(assets)]  # dependency order
+    assets = [a for a in ASSET_NAMES if a in set(assets)]  # dependency order
     calendar = SeasonCalendar(warehouse.read_required(SCHEDULE))
     cal = calendar.frame(pd.date_range(pd.Timestamp(start), pd.Timestamp(end), freq="D"))
 
@@ -95,7 +95,7 @@ def summary(results: pd.DataFrame) -> pd.DataFrame:
     counts = (labelled.groupby(["asset", "check", "severity", "result"]).size()
               .unstack("result", fill_value=0).reindex(columns=[PASS, FAIL, NOT_APPLICABLE], fill_value=0))
     counts = counts.reset_index()
-    order = {(a, c): i for i, (a, c) in enumerate((a, c) for a in ASSETS for c in CHECK_NAMES[a])}
+    order = {(a, c): i for i, (a, c) in enumerate((a, c) for a in ASSET_NAMES for c in CHECK_NAMES[a])}
     counts["_o"] = [order.get((a, c), 10**6) for a, c in zip(counts["asset"], counts["check"])]
     return counts.sort_values("_o").drop(columns="_o").reset_index(drop=True)
 
@@ -114,7 +114,7 @@ def format_report(results: pd.DataFrame, start, end, assets: Sequence[str]) -> s
     if len(bad):
         order = bad.assign(_sev=(bad["severity"] != "ERROR").astype(int))
         order = order.sort_values(["_sev", "asset", "analysis_date", "check"],
-                                  key=lambda s: s.map({a: i for i, a in enumerate(ASSETS)}) if s.name == "asset" else s,
+                                  key=lambda s: s.map({a: i for i, a in enumerate(ASSET_NAMES)}) if s.name == "asset" else s,
                                   kind="mergesort")
         table = pd.DataFrame({
             "asset": order["asset"], "date": order["analysis_date"].dt.strftime("%Y-%m-%d"),
@@ -209,7 +209,7 @@ def to_json(results: pd.DataFrame, start, end, assets: Sequence[str]) -> dict:
 def run_check(args, warehouse, out: TextIO | None = None) -> int:
     """The `check` command: print the report, write JSON (--json FILE, '-' = stdout, in which case
     the report goes to stderr), return 1 if an ERROR check failed, else 0."""
-    assets = list(getattr(args, "assets", None) or ASSETS)
+    assets = list(getattr(args, "assets", None) or ASSET_NAMES)
     results = audit(warehouse, args.start, args.end, assets)
     json_target = getattr(args, "json", None)
     to_stdout = json_target is not None and str(json_target) == "-"

@@ -20,7 +20,6 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
-from nba_precompute.checks.config import SLATE_ASSETS
 from nba_precompute.dependencies import slate_sizes as _slate_sizes
 from nba_precompute.features.slate import slate
 from nba_precompute.features.windows import played_games
@@ -31,18 +30,13 @@ from nba_precompute.phase3.contract import (
     Table,
 )
 from nba_precompute.season import SeasonCalendar, to_dates, to_datetime
-from nba_precompute.tables import ENTITY_COLUMN
+from nba_precompute.declaration import HISTORY, ON_DATE
+from nba_precompute.registry import DECLARATIONS, ENTITY_COLUMN, SLATE_ASSETS
 
-HISTORY, ON_DATE = "history", "on_date"
-
-# What each asset's candidates are derived from, and whether that table is read as history
-# (this season before D) or on D.
+# What each asset's candidates are derived from (its declaration's `candidates`), and whether
+# that table is read as history (this season before D) or on D (the slate).
 CANDIDATE_INPUTS: dict[str, tuple[Table, str]] = {
-    "psza": (PGS, HISTORY),
-    "tdza": (TDGS, HISTORY),
-    "pdc": (UPCG, ON_DATE),
-    "pcf": (UPCG, ON_DATE),
-    "mlfs": (UPCG, ON_DATE),
+    d.name: (d.candidates, ON_DATE if d.slate_based else HISTORY) for d in DECLARATIONS.values()
 }
 
 Reader = Callable[[Table, dt.date, dt.date], pd.DataFrame]
@@ -63,7 +57,7 @@ def candidates_for(asset: str, inputs: dict[str, pd.DataFrame], calendar: Season
             return _empty(entity)
         out = slate(frame, game_dates)[["analysis_date", "player_lookup"]]
         return _sorted(out, entity)
-    if asset == "psza":
+    if table is PGS:
         games = played_games(frame)[["player_lookup", "season_year", "game_date"]]
     else:
         games = frame[["defending_team_abbr", "season_year", "game_date"]].rename(

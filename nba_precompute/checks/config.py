@@ -25,8 +25,8 @@ from typing import Any, Mapping
 import numpy as np
 import yaml
 
-from nba_precompute.settings import ASSETS, SETTINGS, Settings
-from nba_precompute.tables import ASSET_TABLES
+from nba_precompute.settings import SETTINGS, Settings
+from nba_precompute.registry import ASSET_NAMES, ASSET_TABLES, DECLARATIONS, SLATE_ASSETS  # noqa: F401 (SLATE_ASSETS re-exported)
 
 ENV_VAR = "NBA_PRECOMPUTE_CHECKS_CONFIG"
 DEFAULTS_RESOURCE = "thresholds.yaml"
@@ -41,21 +41,15 @@ ZONE_RATES_SUM = "zone_rates_sum"
 NON_CONSTANT_FEATURES = "non_constant_features"
 
 _BASE = (PRIMARY_KEY_UNIQUE, KEYS_NOT_NULL, OUTCOME_CONSISTENT, ENTITY_ACCOUNTING, ROW_MINIMUM, VALUE_RANGES)
-CHECK_NAMES: Mapping[str, tuple[str, ...]] = MappingProxyType(
-    {
-        "psza": _BASE + (ZONE_RATES_SUM,),
-        "tdza": _BASE,
-        "pdc": _BASE,
-        "pcf": _BASE + (NON_CONSTANT_FEATURES,),
-        "mlfs": _BASE + (NON_CONSTANT_FEATURES,),
-    }
-)
-"""The checks of each asset, in evaluation order (one Dagster AssetCheckSpec per pair)."""
-
 ALL_CHECKS: tuple[str, ...] = _BASE + (ZONE_RATES_SUM, NON_CONSTANT_FEATURES)
 
-SLATE_ASSETS: tuple[str, ...] = ("pdc", "pcf", "mlfs")
-"""Assets whose candidates are the slate of D (rows only on game dates)."""
+CHECK_NAMES: Mapping[str, tuple[str, ...]] = MappingProxyType(
+    {a: _BASE + tuple(c for c in ALL_CHECKS if c in DECLARATIONS[a].checks) for a in ASSET_NAMES}
+)
+"""The checks of each asset, in evaluation order: the common ones and those its declaration adds."""
+_unknown = {c for d in DECLARATIONS.values() for c in d.checks} - set(ALL_CHECKS)
+if _unknown:
+    raise ValueError(f"asset declarations name unknown check(s) {', '.join(sorted(_unknown))}")
 
 
 class ChecksConfigError(ValueError):
@@ -310,7 +304,7 @@ class _Parser:
         except ValueError:
             raise self.error(path, f"severity must be ERROR or WARN, got {value!r}") from None
 
-    def asset(self, name: Any, path: str, allowed: tuple[str, ...] = ASSETS) -> str:
+    def asset(self, name: Any, path: str, allowed: tuple[str, ...] = ASSET_NAMES) -> str:
         if name not in allowed:
             raise self.error(f"{path}.{name}", f"unknown asset {name!r}; allowed: {', '.join(allowed)}")
         return name
@@ -359,7 +353,7 @@ class _Parser:
     def row_minimum(self, c: Any) -> RowMinimumConfig:
         p = f"checks.{ROW_MINIMUM}"
         c = self.mapping(c, p, ("severity", "row_min"), ("severity", "row_min"))
-        per_asset = self.mapping(c["row_min"], f"{p}.row_min", ASSETS, ASSETS)
+        per_asset = self.mapping(c["row_min"], f"{p}.row_min", ASSET_NAMES, ASSET_NAMES)
         row_min = {}
         for asset, v in per_asset.items():
             q = f"{p}.row_min.{asset}"
@@ -407,7 +401,7 @@ class _Parser:
     def non_constant(self, c: Any) -> NonConstantConfig:
         p = f"checks.{NON_CONSTANT_FEATURES}"
         c = self.mapping(c, p, ("severity", "min_rows", "columns"), ("severity", "min_rows", "columns"))
-        having = tuple(a for a in ASSETS if NON_CONSTANT_FEATURES in CHECK_NAMES[a])
+        having = tuple(a for a in ASSET_NAMES if NON_CONSTANT_FEATURES in CHECK_NAMES[a])
         columns = {}
         for asset, cols in self.mapping(c["columns"], f"{p}.columns").items():
             self.asset(asset, f"{p}.columns", having)

@@ -41,7 +41,7 @@ from nba_precompute.checks.config import (
 )
 from nba_precompute.failures import DATE_LEVEL
 from nba_precompute.season import to_datetime
-from nba_precompute.tables import ENTITY_COLUMN
+from nba_precompute.registry import ENTITY_COLUMN
 
 RESULT_COLUMNS = ["asset", "analysis_date", "check", "severity", "passed", "applicable", "detail", "observed"]
 PASS, FAIL, NOT_APPLICABLE = "PASS", "FAIL", "N/A"

@@ -25,7 +25,7 @@ from pathlib import Path
 from nba_precompute.coverage import heatmap, report
 from nba_precompute.coverage.explain import Explainer
 from nba_precompute.coverage.load import load_coverage
-from nba_precompute.settings import ASSETS
+from nba_precompute.registry import ASSET_NAMES
 from nba_precompute.warehouse import Warehouse
 
 
@@ -48,9 +48,9 @@ def run_coverage(args, warehouse: Warehouse, instance=None) -> int:
         print(f"error: --end {args.end} is before --start {args.start}", file=sys.stderr)
         return 2
     instance = instance if instance is not None else open_instance()
-    assets = list(getattr(args, "assets", None) or ASSETS)
+    assets = list(getattr(args, "assets", None) or ASSET_NAMES)
     # all five are loaded so that chains can follow any clause; the output shows `assets`
-    cov = load_coverage(warehouse, args.start, args.end, ASSETS, instance=instance)
+    cov = load_coverage(warehouse, args.start, args.end, ASSET_NAMES, instance=instance)
     explain = bool(getattr(args, "explain", False))
     if explain:
         cov.explain(warehouse)
@@ -65,7 +65,7 @@ def run_coverage(args, warehouse: Warehouse, instance=None) -> int:
 
 def explain_lines(asset: str, date: dt.date, warehouse: Warehouse, instance=None) -> list[str]:
     """The chain lines of (asset, date), then a note when Dagster disagrees."""
-    cov = load_coverage(warehouse, date, date, ASSETS, instance=instance)
+    cov = load_coverage(warehouse, date, date, ASSET_NAMES, instance=instance)
     lines = [c.text for c in Explainer(cov.frame, cov.calendar, warehouse).chains(asset, date)]
     cell = cov.frame[cov.frame["asset"] == asset].iloc[0]
     if heatmap.disagrees(cell["dagster_agrees"]):

@@ -29,11 +29,11 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from nba_precompute import dependencies, pipeline
+from nba_precompute import dependencies, pipeline, registry
 from nba_precompute.coverage import status as st
 from nba_precompute.failures import Category
 from nba_precompute.season import SeasonCalendar
-from nba_precompute.tables import ASSET_TABLES
+from nba_precompute.registry import ASSET_OF_TABLE
 from nba_precompute.warehouse import Warehouse
 
 RESOLVED = "[resolved upstream; rerun]"
@@ -41,7 +41,6 @@ CLAUSE = re.compile(
     r"Missing (?P<table>[A-Za-z0-9_]+\.[A-Za-z0-9_]+) for (?P<date>\d{4}-\d{2}-\d{2}) "
     r"\((?P<found>-?\d+) rows, need (?P<required>-?\d+)\)"
 )
-ASSET_OF_TABLE = {t.fqn: a for a, t in ASSET_TABLES.items()}
 
 
 @dataclass(frozen=True)
@@ -127,7 +126,7 @@ class Explainer:
         index = pd.DatetimeIndex(todo)
         try:
             inputs = pipeline.read_inputs(asset, self.calendar, index, self._read)
-            verdicts = dependencies.evaluate(asset, self.calendar.frame(index), inputs, self.calendar)
+            verdicts = dependencies.evaluate(registry.rules_for(asset), self.calendar.frame(index), inputs, self.calendar)
         except Exception:  # a table that cannot be read: no verdict, so no "[resolved]" mark
             return
         for d, rule, ok in zip(pd.to_datetime(verdicts["analysis_date"]), verdicts["rule"], verdicts["ok"]):
@@ -135,7 +134,7 @@ class Explainer:
 
     def met_today(self, asset: str, clause: Clause) -> bool | None:
         """Whether the rule of `asset` on the clause's table meets its requirement today."""
-        rule = dependencies.rule_for(asset, clause.table)
+        rule = registry.rule_for(asset, clause.table)
         if rule is None or self.warehouse is None:
             return None
         d = clause.date.normalize()

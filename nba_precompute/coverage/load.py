@@ -16,8 +16,8 @@ import pandas as pd
 from nba_precompute.coverage import status as st
 from nba_precompute.phase3.contract import SCHEDULE
 from nba_precompute.season import SeasonCalendar, to_datetime
-from nba_precompute.settings import ASSETS
-from nba_precompute.tables import ASSET_TABLES, FAILURES
+from nba_precompute.registry import ASSET_NAMES, ASSET_TABLES
+from nba_precompute.tables import FAILURES
 from nba_precompute.warehouse import Warehouse
 from nba_precompute.warehouse import sql
 
@@ -35,7 +35,7 @@ def _duckdb_query(warehouse: Warehouse):
 
 
 def read_row_counts(warehouse: Warehouse, start: dt.date, end: dt.date,
-                    assets: Sequence[str] = ASSETS) -> pd.DataFrame:
+                    assets: Sequence[str] = ASSET_NAMES) -> pd.DataFrame:
     """Rows per (asset, analysis_date) in [start, end]: columns asset, analysis_date, rows.
 
     A table that does not exist yet counts 0 rows everywhere."""
@@ -128,7 +128,7 @@ class Coverage:
         return self
 
 
-def load_coverage(warehouse: Warehouse, start: dt.date, end: dt.date, assets: Sequence[str] = ASSETS,
+def load_coverage(warehouse: Warehouse, start: dt.date, end: dt.date, assets: Sequence[str] = ASSET_NAMES,
                   instance=None, calendar: SeasonCalendar | None = None) -> Coverage:
     """Build the coverage of `assets` over [start, end] from the warehouse.
 
@@ -136,7 +136,7 @@ def load_coverage(warehouse: Warehouse, start: dt.date, end: dt.date, assets: Se
     """
     if end < start:
         raise ValueError(f"end {end} is before start {start}")
-    assets = [a for a in ASSETS if a in set(assets)]
+    assets = [a for a in ASSET_NAMES if a in set(assets)]
     calendar = calendar or read_calendar(warehouse)
     dates = pd.date_range(start, end, freq="D")
     frame = st.coverage_frame(

@@ -36,14 +36,13 @@ import pandas as pd
 
 from nba_precompute.failures import DATE_LEVEL
 from nba_precompute.season import SeasonCalendar, to_dates, to_datetime
-from nba_precompute.settings import ASSETS
+from nba_precompute.registry import ASSET_NAMES, SLATE_ASSETS
 
 OK, DATE_FAILED, NO_GAMES, OFF_SEASON, MISSING = "OK", "DATE_FAILED", "NO_GAMES", "OFF_SEASON", "MISSING"
 STATUSES: tuple[str, ...] = (OK, DATE_FAILED, NO_GAMES, OFF_SEASON, MISSING)
 COMPLETE, EXPLAINED, INCOMPLETE = "COMPLETE", "EXPLAINED", "INCOMPLETE"
 
 # Assets with rows only on game dates (the others have rows on every season-window date).
-SLATE_ASSETS: frozenset[str] = frozenset({"pdc", "pcf", "mlfs"})
 
 FRAME_COLUMNS = [
     "asset", "date", "status", "category", "reason", "rows", "entity_failures",
@@ -67,7 +66,7 @@ def format_counts(counts: dict[str, int]) -> str:
 def coverage_frame(
     calendar: SeasonCalendar,
     dates,
-    assets: Sequence[str] = ASSETS,
+    assets: Sequence[str] = ASSET_NAMES,
     row_counts: pd.DataFrame | None = None,
     failures: pd.DataFrame | None = None,
 ) -> pd.DataFrame:

@@ -38,6 +38,10 @@ from nba_precompute.features.slate import (
 )
 from nba_precompute.season import SeasonCalendar
 from nba_precompute.settings import SETTINGS, Settings
+from nba_precompute.declaration import ON_DATE, AssetDeclaration
+from nba_precompute.dependencies import DATE_MATCH, Rule, const, distinct_on_date, players_per_team, rows_on_date, teams_ratio
+from nba_precompute.phase3.contract import UPCOMING_PLAYER_GAME_CONTEXT as UPCG, UPCOMING_TEAM_GAME_CONTEXT as UTGC
+from nba_precompute.tables import PCF, PSZA, TDZA
 
 ASSET = "pcf"
 PSZA_COLUMNS = [
@@ -292,5 +296,29 @@ def compute_pcf(
             "factor_context": context,
         }
     )
-    rows, invalid = range_guard(conform(ASSET, out), "fatigue_score", 0, 100, ASSET)
+    rows, invalid = range_guard(conform(PCF, out), "fatigue_score", 0, 100, ASSET)
     return FeatureResult(rows, sort_failures(missing, invalid), candidates)
+
+
+# --- the declaration ----------------------------------------------------------------------------
+def _compute(inputs, calendar, dates):
+    return compute_pcf(inputs[UPCG.fqn], inputs[UTGC.fqn], inputs[PSZA.fqn], inputs[TDZA.fqn], calendar, dates)
+
+
+DECLARATION = AssetDeclaration(
+    name=ASSET,
+    table=PCF,
+    entity="player_lookup",
+    reads={UPCG: ON_DATE, UTGC: ON_DATE, PSZA: ON_DATE, TDZA: ON_DATE},
+    slate_based=True,
+    compute=_compute,
+    rules=(
+        Rule(7, UPCG, DATE_MATCH, "distinct players", distinct_on_date(UPCG.fqn, "player_lookup"), players_per_team),
+        Rule(8, UTGC, DATE_MATCH, "distinct teams", distinct_on_date(UTGC.fqn, "team_abbr"), teams_ratio),
+        Rule(9, PSZA, DATE_MATCH, "rows", rows_on_date(PSZA.fqn), const("dep_psza_min_for_pdc_pcf")),
+        Rule(10, TDZA, DATE_MATCH, "rows", rows_on_date(TDZA.fqn), const("dep_tdza_min_rows")),
+    ),
+    checks=("non_constant_features",),
+    candidates=UPCG,
+    description="Per slate player: fatigue, shot-zone mismatch, pace and usage-spike factors and their total adjustment.",
+)

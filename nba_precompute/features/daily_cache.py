@@ -27,6 +27,17 @@ from nba_precompute.features.slate import (
 from nba_precompute.features.windows import played_games
 from nba_precompute.season import SeasonCalendar
 from nba_precompute.settings import SETTINGS, Settings
+from nba_precompute.declaration import HISTORY, ON_DATE, AssetDeclaration
+from nba_precompute.dependencies import (
+    DATE_MATCH, LOOKBACK, Rule, const, distinct_on_date, players_per_team, rows_on_date, slate_players_with_games,
+    slate_ratio, teams_on_date_with_games, teams_ratio,
+)
+from nba_precompute.phase3.contract import (
+    PLAYER_GAME_SUMMARY as PGS,
+    TEAM_OFFENSE_GAME_SUMMARY as TOGS,
+    UPCOMING_PLAYER_GAME_CONTEXT as UPCG,
+)
+from nba_precompute.tables import PDC, PSZA
 
 ASSET = "pdc"
 PSZA_COLUMNS = ["universal_player_id", "primary_scoring_zone", "paint_rate_last_10", "three_pt_rate_last_10"]
@@ -124,5 +135,29 @@ def compute_pdc(
             "insufficient_data_reason": early_reason,
         }
     )
-    rows = conform(ASSET, out[ok])
+    rows = conform(PDC, out[ok])
     return FeatureResult(rows, sort_failures(missing, fail_insufficient, fail_stale), candidates)
+
+
+# --- the declaration ----------------------------------------------------------------------------
+def _compute(inputs, calendar, dates):
+    return compute_pdc(inputs[PGS.fqn], inputs[TOGS.fqn], inputs[UPCG.fqn], inputs[PSZA.fqn], calendar, dates)
+
+
+DECLARATION = AssetDeclaration(
+    name=ASSET,
+    table=PDC,
+    entity="player_lookup",
+    reads={PGS: HISTORY, TOGS: HISTORY, UPCG: ON_DATE, PSZA: ON_DATE},
+    slate_based=True,
+    compute=_compute,
+    rules=(
+        Rule(3, PGS, LOOKBACK, "slate players with >= 3 played games",
+             slate_players_with_games("pdc_absolute_min_games"), slate_ratio("dep_ratio_pdc")),
+        Rule(4, TOGS, LOOKBACK, "teams playing on D with >= 1 game", teams_on_date_with_games, teams_ratio),
+        Rule(5, UPCG, DATE_MATCH, "distinct players", distinct_on_date(UPCG.fqn, "player_lookup"), players_per_team),
+        Rule(6, PSZA, DATE_MATCH, "rows", rows_on_date(PSZA.fqn), const("dep_psza_min_for_pdc_pcf")),
+    ),
+    candidates=UPCG,
+    description="Per slate player: rolling points, minutes, usage and efficiency, team pace and rating, and the day's context.",
+)

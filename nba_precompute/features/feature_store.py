@@ -40,7 +40,14 @@ from nba_precompute.features.slate import (
 from nba_precompute.features.windows import GameIndex, played_games
 from nba_precompute.season import SeasonCalendar
 from nba_precompute.settings import SETTINGS, Settings
-from nba_precompute.tables import FEATURE_NAMES
+from nba_precompute.declaration import HISTORY, ON_DATE, AssetDeclaration
+from nba_precompute.dependencies import DATE_MATCH, Rule, const, distinct_on_date, players_per_team, rows_on_date, slate_ratio
+from nba_precompute.phase3.contract import (
+    PLAYER_GAME_SUMMARY as PGS,
+    TEAM_OFFENSE_GAME_SUMMARY as TOGS,
+    UPCOMING_PLAYER_GAME_CONTEXT as UPCG,
+)
+from nba_precompute.tables import FEATURE_NAMES, MLFS, PCF, PDC, PSZA, TDZA
 
 ASSET = "mlfs"
 
@@ -243,10 +250,38 @@ def compute_mlfs(
             "early_season_flag": n_s < s.early_season_games,
         }
     )
-    rows, invalid = range_guard(conform(ASSET, out), FEATURE_NAMES[5], 0, 100, ASSET)
+    rows, invalid = range_guard(conform(MLFS, out), FEATURE_NAMES[5], 0, 100, ASSET)
     return FeatureResult(rows, sort_failures(missing, invalid), candidates)
 
 
 def _flag01(values) -> np.ndarray:
     """A nullable BOOL as 0.0 / 1.0, NULL -> 0."""
     return pd.Series(values, dtype="object").astype("boolean").fillna(False).to_numpy(dtype=float)
+
+
+# --- the declaration ----------------------------------------------------------------------------
+def _compute(inputs, calendar, dates):
+    return compute_mlfs(
+        inputs[PDC.fqn], inputs[PCF.fqn], inputs[PSZA.fqn], inputs[TDZA.fqn],
+        inputs[PGS.fqn], inputs[UPCG.fqn], inputs[TOGS.fqn], calendar, dates,
+    )
+
+
+DECLARATION = AssetDeclaration(
+    name=ASSET,
+    table=MLFS,
+    entity="player_lookup",
+    reads={PDC: ON_DATE, PCF: ON_DATE, PSZA: ON_DATE, TDZA: ON_DATE, PGS: HISTORY, UPCG: ON_DATE, TOGS: HISTORY},
+    slate_based=True,
+    compute=_compute,
+    rules=(
+        Rule(11, UPCG, DATE_MATCH, "distinct players", distinct_on_date(UPCG.fqn, "player_lookup"), players_per_team),
+        Rule(12, PDC, DATE_MATCH, "rows", rows_on_date(PDC.fqn), slate_ratio("dep_ratio_pdc")),
+        Rule(13, PCF, DATE_MATCH, "rows", rows_on_date(PCF.fqn), slate_ratio("dep_ratio")),
+        Rule(14, PSZA, DATE_MATCH, "rows", rows_on_date(PSZA.fqn), const("dep_psza_min_for_mlfs")),
+        Rule(15, TDZA, DATE_MATCH, "rows", rows_on_date(TDZA.fqn), const("dep_tdza_min_rows")),
+    ),
+    checks=("non_constant_features",),
+    candidates=UPCG,
+    description="The 25-feature vector per slate player-game, with each feature's source and a quality score and tier.",
+)

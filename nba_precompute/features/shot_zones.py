@@ -32,7 +32,10 @@ from nba_precompute.features.result import FeatureResult
 from nba_precompute.features.windows import GameIndex, Windows, played_games
 from nba_precompute.season import SeasonCalendar, to_dates, to_datetime
 from nba_precompute.settings import SETTINGS, ZONES, Settings
-from nba_precompute.tables import output_columns
+from nba_precompute.declaration import HISTORY, AssetDeclaration
+from nba_precompute.dependencies import LOOKBACK, Rule, const, entities_with_history
+from nba_precompute.phase3.contract import PLAYER_GAME_SUMMARY as PGS, Table
+from nba_precompute.tables import PSZA
 
 PROCESSOR = "psza"
 ENTITY = "player_lookup"
@@ -226,7 +229,7 @@ def compute_psza(
         "early_season_flag": need < W10,
         "calculation_notes": notes,
     }
-    rows = assemble(PROCESSOR, cols, ints=_INT_COLUMNS, bools=_BOOL_COLUMNS, strings=_STRING_COLUMNS)
+    rows = assemble(PSZA, cols, ints=_INT_COLUMNS, bools=_BOOL_COLUMNS, strings=_STRING_COLUMNS)
     rows = rows[ok].reset_index(drop=True)
     return FeatureResult(rows=rows, failures=failures, candidates=candidates, extras=None)
 
@@ -245,11 +248,12 @@ _STRING_COLUMNS = (
 )
 
 
-def assemble(asset: str, cols: dict, *, ints=(), bools=(), strings=()) -> pd.DataFrame:
-    """The output frame: exactly output_columns(asset) in order, with the storage dtypes
+def assemble(table: Table, cols: dict, *, ints=(), bools=(), strings=()) -> pd.DataFrame:
+    """The output frame: exactly the columns of `table` but created_at, in order, with the storage dtypes
     (datetime64[ns] date, Int64, boolean, object strings with None, float64 with NaN)."""
     out = {}
-    for name in output_columns(asset):
+    columns = [c for c in table.column_names if c != "created_at"]
+    for name in columns:
         v = cols[name]
         if name == "analysis_date":
             out[name] = pd.Series(np.asarray(v, dtype="datetime64[ns]"), dtype="datetime64[ns]")
@@ -261,4 +265,26 @@ def assemble(asset: str, cols: dict, *, ints=(), bools=(), strings=()) -> pd.Dat
             out[name] = string_column(list(v))
         else:
             out[name] = pd.Series(np.asarray(v, dtype="float64"), dtype="float64")
-    return pd.DataFrame(out)[output_columns(asset)]
+    return pd.DataFrame(out)[columns]
+
+
+# --- the declaration ----------------------------------------------------------------------------
+def _compute(inputs, calendar, dates):
+    return compute_psza(inputs[PGS.fqn], calendar, dates)
+
+
+DECLARATION = AssetDeclaration(
+    name=PROCESSOR,
+    table=PSZA,
+    entity=ENTITY,
+    reads={PGS: HISTORY},
+    slate_based=False,
+    compute=_compute,
+    rules=(
+        Rule(1, PGS, LOOKBACK, "players with >= m_p(D) played games",
+             entities_with_history(PGS.fqn, ENTITY, Settings.psza_min_games), const("dep_psza_history_players")),
+    ),
+    checks=("zone_rates_sum",),
+    candidates=PGS,
+    description="Each player's shot mix and accuracy by zone over his last 10 and 20 played games before D.",
+)

@@ -26,7 +26,7 @@ from nba_precompute.failures import (
 from nba_precompute.features.numeric import as_float, finite_or_nan
 from nba_precompute.features.windows import GameIndex
 from nba_precompute.season import SeasonCalendar, to_dates, to_datetime
-from nba_precompute.tables import ASSET_TABLES, output_columns
+from nba_precompute.phase3.contract import Table
 
 KEY = ["analysis_date", "player_lookup"]
 NO_SEASON = -1  # season_year of an off-season date in the season-keyed game indexes
@@ -214,13 +214,13 @@ def range_guard(rows: pd.DataFrame, column: str, low, high, processor: str,
     return rows[~bad].reset_index(drop=True), failures
 
 
-def conform(asset: str, frame: pd.DataFrame) -> pd.DataFrame:
-    """Exactly `output_columns(asset)`, typed (DATE datetime64[ns], INT64 Int64, FLOAT64 float64 with
+def conform(table: Table, frame: pd.DataFrame, entity: str = "player_lookup") -> pd.DataFrame:
+    """Exactly the columns of `table` but created_at, typed (DATE datetime64[ns], INT64 Int64, FLOAT64 float64 with
     NaN for NULL/NaN/Inf, BOOL boolean, STRING object with None), sorted by (analysis_date, entity)."""
-    types = ASSET_TABLES[asset].types
+    types = table.types
     n = len(frame)
     out = {}
-    for col in output_columns(asset):
+    for col in (c for c in table.column_names if c != "created_at"):
         typ = types[col]
         if col in frame.columns:
             v = frame[col].reset_index(drop=True)
@@ -239,7 +239,7 @@ def conform(asset: str, frame: pd.DataFrame) -> pd.DataFrame:
             o = v.astype("object")
             out[col] = o.where(o.notna(), None)
     result = pd.DataFrame(out)
-    key = ["analysis_date", "team_abbr" if asset == "tdza" else "player_lookup"]
+    key = ["analysis_date", entity]
     return result.sort_values(key, kind="mergesort").reset_index(drop=True)
 
 

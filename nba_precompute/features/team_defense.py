@@ -40,6 +40,10 @@ from nba_precompute.features.shot_zones import (
 from nba_precompute.features.windows import Windows
 from nba_precompute.season import SeasonCalendar, to_dates
 from nba_precompute.settings import SETTINGS, ZONES, Settings
+from nba_precompute.declaration import HISTORY, AssetDeclaration
+from nba_precompute.dependencies import LOOKBACK, Rule, const, entities_with_history
+from nba_precompute.phase3.contract import TEAM_DEFENSE_GAME_SUMMARY as TDGS
+from nba_precompute.tables import TDZA
 
 PROCESSOR = "tdza"
 ENTITY = "team_abbr"
@@ -120,7 +124,7 @@ def compute_tdza(
         "early_season_flag": need < window,
         "calculation_notes": notes,
     }
-    rows = assemble(PROCESSOR, cols, ints=_INT_COLUMNS, bools=_BOOL_COLUMNS, strings=_STRING_COLUMNS)
+    rows = assemble(TDZA, cols, ints=_INT_COLUMNS, bools=_BOOL_COLUMNS, strings=_STRING_COLUMNS)
     rows = rows[ok].reset_index(drop=True)
     return FeatureResult(rows=rows, failures=failures, candidates=candidates, extras=extras)
 
@@ -175,3 +179,25 @@ def _league_averages(
     out["qualifying_teams"] = out["qualifying_teams"].fillna(0).astype("int64")
     out["analysis_date"] = out["analysis_date"].astype("datetime64[ns]")
     return out[EXTRAS_COLUMNS].sort_values("analysis_date").reset_index(drop=True)
+
+
+# --- the declaration ----------------------------------------------------------------------------
+def _compute(inputs, calendar, dates):
+    return compute_tdza(inputs[TDGS.fqn], calendar, dates)
+
+
+DECLARATION = AssetDeclaration(
+    name=PROCESSOR,
+    table=TDZA,
+    entity=ENTITY,
+    reads={TDGS: HISTORY},
+    slate_based=False,
+    compute=_compute,
+    rules=(
+        Rule(2, TDGS, LOOKBACK, "teams with >= m_t(D) games",
+             entities_with_history(TDGS.fqn, "defending_team_abbr", Settings.tdza_min_games),
+             const("dep_tdza_history_teams")),
+    ),
+    candidates=TDGS,
+    description="Each team's defense by zone over its last 15 games before D, in percentage points against the league.",
+)

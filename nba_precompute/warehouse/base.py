@@ -11,7 +11,8 @@ import dagster as dg
 import pandas as pd
 
 from nba_precompute.phase3.contract import PHASE3_TABLES, Table
-from nba_precompute.tables import ASSET_TABLES, FAILURES
+from nba_precompute.tables import FAILURES
+from nba_precompute.registry import ASSET_TABLES
 
 OUTPUT_TABLES: tuple[Table, ...] = (*ASSET_TABLES.values(), FAILURES)
 

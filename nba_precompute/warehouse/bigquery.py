@@ -34,7 +34,8 @@ from dagster_gcp import BigQueryResource
 from pydantic import Field
 
 from nba_precompute.phase3.contract import Table
-from nba_precompute.tables import ASSET_TABLES, FAILURES
+from nba_precompute.tables import FAILURES
+from nba_precompute.registry import ASSET_TABLES
 from nba_precompute.warehouse import sql
 from nba_precompute.warehouse.base import OUTPUT_TABLES, Warehouse, WarehouseError, stamp
 

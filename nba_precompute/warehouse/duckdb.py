@@ -26,7 +26,8 @@ from dagster_duckdb import DuckDBResource
 from pydantic import Field, PrivateAttr
 
 from nba_precompute.phase3.contract import Table
-from nba_precompute.tables import ASSET_TABLES, FAILURES
+from nba_precompute.tables import FAILURES
+from nba_precompute.registry import ASSET_TABLES
 from nba_precompute.warehouse import sql
 from nba_precompute.warehouse.base import OUTPUT_TABLES, Warehouse, WarehouseError, stamp
 

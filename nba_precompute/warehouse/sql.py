@@ -9,6 +9,8 @@ from __future__ import annotations
 import re
 
 from nba_precompute.phase3.contract import Table
+from nba_precompute.registry import DECLARATIONS
+from nba_precompute.tables import FAILURES
 
 _TYPES = {
     "duckdb": {
@@ -24,14 +26,10 @@ _TYPES = {
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _PROJECT = re.compile(r"^[a-z][a-z0-9\-]{4,28}[a-z0-9]$")
 
-# BigQuery clustering per table (issue: players / teams; failures by processor and category).
+# BigQuery clustering per table: each Phase 4 table by its entity; failures by processor and category.
 CLUSTERING = {
-    "player_shot_zone_analysis": ("player_lookup",),
-    "team_defense_zone_analysis": ("team_abbr",),
-    "player_daily_cache": ("player_lookup",),
-    "player_composite_factors": ("player_lookup",),
-    "ml_feature_store_v2": ("player_lookup",),
-    "precompute_failures": ("processor_name", "failure_category"),
+    **{d.table.name: (d.entity,) for d in DECLARATIONS.values()},
+    FAILURES.name: ("processor_name", "failure_category"),
 }
 
 

@@ -11,6 +11,7 @@ from nba_precompute_tests.frames import table_frame
 
 from nba_precompute.failures import Category, DATE_LEVEL, failure_frame
 from nba_precompute.features.slate import conform
+from nba_precompute.registry import ASSET_TABLES, ENTITY_COLUMN
 from nba_precompute.phase3.contract import Table
 from nba_precompute.tables import FEATURE_NAMES
 
@@ -39,7 +40,7 @@ def psza_rows(date=D, names=None, n: int = 120, **columns) -> pd.DataFrame:
         assisted_rate_last_10=None, unassisted_rate_last_10=None, primary_scoring_zone="paint",
         data_quality_tier="high", early_season_flag=False, calculation_notes=None,
     )
-    return conform("psza", _frame(base, columns, k))
+    return conform(ASSET_TABLES["psza"], _frame(base, columns, k), ENTITY_COLUMN["psza"])
 
 
 def tdza_rows(date=D, names=None, n: int = 30, **columns) -> pd.DataFrame:
@@ -57,7 +58,7 @@ def tdza_rows(date=D, names=None, n: int = 30, **columns) -> pd.DataFrame:
         strongest_zone="mid_range", weakest_zone="paint", data_quality_tier="high",
         early_season_flag=False, calculation_notes=None,
     )
-    return conform("tdza", _frame(base, columns, k))
+    return conform(ASSET_TABLES["tdza"], _frame(base, columns, k), ENTITY_COLUMN["tdza"])
 
 
 def pdc_rows(date=D, names=None, n: int = 120, **columns) -> pd.DataFrame:
@@ -76,7 +77,7 @@ def pdc_rows(date=D, names=None, n: int = 120, **columns) -> pd.DataFrame:
         primary_scoring_zone="paint", paint_rate_last_10=50.0, three_pt_rate_last_10=30.0,
         shot_zone_data_available=True, early_season_flag=False, insufficient_data_reason=None,
     )
-    return conform("pdc", _frame(base, columns, k))
+    return conform(ASSET_TABLES["pdc"], _frame(base, columns, k), ENTITY_COLUMN["pdc"])
 
 
 def pcf_rows(date=D, names=None, n: int = 120, **columns) -> pd.DataFrame:
@@ -90,7 +91,7 @@ def pcf_rows(date=D, names=None, n: int = 120, **columns) -> pd.DataFrame:
         total_composite_adjustment=0.5, data_completeness_pct=0.8, missing_data_fields=None,
         has_warnings=False, warning_details=None, factor_context="{}",
     )
-    return conform("pcf", _frame(base, columns, k))
+    return conform(ASSET_TABLES["pcf"], _frame(base, columns, k), ENTITY_COLUMN["pcf"])
 
 
 def mlfs_rows(date=D, names=None, n: int = 120, **columns) -> pd.DataFrame:
@@ -108,7 +109,7 @@ def mlfs_rows(date=D, names=None, n: int = 120, **columns) -> pd.DataFrame:
         feature_quality_score=90.0, quality_tier="silver", data_source="phase4", default_feature_count=0,
         feature_sources="{}", early_season_flag=False,
     )
-    return conform("mlfs", _frame(base, columns, k))
+    return conform(ASSET_TABLES["mlfs"], _frame(base, columns, k), ENTITY_COLUMN["mlfs"])
 
 
 ROWS = {"psza": psza_rows, "tdza": tdza_rows, "pdc": pdc_rows, "pcf": pcf_rows, "mlfs": mlfs_rows}

@@ -21,7 +21,7 @@ from nba_precompute.phase3.contract import (
     UPCOMING_PLAYER_GAME_CONTEXT as UPCG,
 )
 from nba_precompute.season import SeasonCalendar
-from nba_precompute.settings import ASSETS
+from nba_precompute.registry import ASSET_NAMES as ASSETS
 from nba_precompute.warehouse import WarehouseError
 from nba_precompute.warehouse.duckdb import DuckDBWarehouse
 from nba_precompute_tests.checks.builders import (

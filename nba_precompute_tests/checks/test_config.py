@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from nba_precompute import dependencies
+from nba_precompute import registry
 from nba_precompute.checks.config import (
     ENV_VAR,
     ChecksConfigError,
@@ -21,7 +21,8 @@ from nba_precompute.checks.config import (
     load_config,
 )
 from nba_precompute.settings import SETTINGS, Settings
-from nba_precompute.tables import ASSET_TABLES, FEATURE_NAMES
+from nba_precompute.registry import ASSET_TABLES
+from nba_precompute.tables import FEATURE_NAMES
 
 
 @pytest.fixture(autouse=True)
@@ -73,7 +74,7 @@ def test_row_min_is_the_strictest_consumer_requirement_of_section_5():
     slates = np.arange(0, 600)
     days = pd.DataFrame({"analysis_date": pd.Timestamp("2022-11-15"), "slate": slates, "teams": 10})
     for asset, table in ASSET_TABLES.items():
-        rules = [r for r in dependencies.RULES if r.upstream.fqn == table.fqn]
+        rules = [r for r in registry.RULES if r.upstream.fqn == table.fqn]
         if rules:
             required = np.max([r.required(days, SETTINGS) for r in rules], axis=0)
         else:  # mlfs: no consumer; the same ratio as pcf

@@ -19,7 +19,7 @@ from nba_precompute.features.team_defense import compute_tdza
 from nba_precompute.phase3.contract import PLAYER_GAME_SUMMARY as PGS, TEAM_DEFENSE_GAME_SUMMARY as TDGS
 from nba_precompute.phase3.loader import load_phase3
 from nba_precompute.pipeline import COMPUTED, materialize_range, schedule_reader
-from nba_precompute.settings import ASSETS
+from nba_precompute.registry import ASSET_NAMES as ASSETS
 from nba_precompute.warehouse.duckdb import DuckDBWarehouse
 
 START, END = dt.date(2022, 11, 15), dt.date(2022, 12, 14)

@@ -40,7 +40,8 @@ from nba_precompute.phase3.contract import (
     UPCOMING_PLAYER_GAME_CONTEXT as UPCG,
     UPCOMING_TEAM_GAME_CONTEXT as UTGC,
 )
-from nba_precompute.tables import ENTITY_COLUMN, MLFS, PCF, PDC, PSZA, TDZA, output_columns
+from nba_precompute.tables import MLFS, PCF, PDC, PSZA, TDZA
+from nba_precompute.registry import ENTITY_COLUMN, output_columns
 from nba_precompute.warehouse.duckdb import DuckDBWarehouse
 
 START, END = dt.date(2021, 10, 18), dt.date(2021, 11, 8)

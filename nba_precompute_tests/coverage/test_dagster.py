@@ -10,15 +10,15 @@ import dagster as dg
 import pandas as pd
 import pytest
 
-from nba_precompute.coverage.asset import build_coverage_report, build_coverage_schedule
+from nba_precompute.defs.coverage import build_coverage_report, build_coverage_schedule
 
 coverage_assets = [build_coverage_report("duckdb")]
 coverage_schedules = [build_coverage_schedule()]
 from nba_precompute.coverage import dagster_status as ds
-from nba_precompute.coverage.asset import CoverageReportConfig, report_window
+from nba_precompute.defs.coverage import CoverageReportConfig, report_window
 from nba_precompute.coverage.load import load_coverage
 from nba_precompute.partitions import daily_partitions
-from nba_precompute.settings import ASSETS
+from nba_precompute.registry import ASSET_NAMES as ASSETS
 
 from .conftest import END, START, d
 

@@ -8,7 +8,7 @@ import pandas as pd
 
 from nba_precompute.coverage.explain import RESOLVED, Explainer, parse_clauses
 from nba_precompute.coverage.load import load_coverage
-from nba_precompute.settings import ASSETS
+from nba_precompute.registry import ASSET_NAMES as ASSETS
 
 from .conftest import END, START, d
 

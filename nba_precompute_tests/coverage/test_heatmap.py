@@ -12,7 +12,7 @@ from PIL import Image
 
 from nba_precompute.coverage import heatmap
 from nba_precompute.coverage.load import load_coverage
-from nba_precompute.settings import ASSETS
+from nba_precompute.registry import ASSET_NAMES as ASSETS
 
 from .conftest import START, d
 

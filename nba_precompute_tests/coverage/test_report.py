@@ -14,7 +14,7 @@ from nba_precompute.coverage import cli as coverage_cli
 from nba_precompute.coverage import report
 from nba_precompute.coverage.explain import RESOLVED
 from nba_precompute.coverage.load import load_coverage
-from nba_precompute.settings import ASSETS
+from nba_precompute.registry import ASSET_NAMES as ASSETS
 
 from .conftest import END, START, d
 

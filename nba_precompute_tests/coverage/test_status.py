@@ -10,7 +10,7 @@ from nba_precompute.coverage import status as st
 from nba_precompute.coverage.load import read_row_counts
 from nba_precompute.failures import Category, failure_frame
 from nba_precompute.season import SeasonCalendar
-from nba_precompute.settings import ASSETS
+from nba_precompute.registry import ASSET_NAMES as ASSETS
 
 from .conftest import END, START, d, schedule_frame
 

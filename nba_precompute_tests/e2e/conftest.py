@@ -31,7 +31,7 @@ def failing() -> Iterator[None]:
 
 
 def load_gap_season(root: Path, warehouse: Path) -> Path:
-    from nba_precompute.phase3.demo import write_season
+    from nba_precompute_demo.season import write_season
     from nba_precompute.phase3.loader import load_phase3
     from nba_precompute.warehouse.duckdb import DuckDBWarehouse
 

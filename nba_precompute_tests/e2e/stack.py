@@ -24,7 +24,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from nba_precompute.assets import DATE_OUTCOME_CHECK
+from nba_precompute.outcomes import DATE_OUTCOME_CHECK
 from nba_precompute.automation import LAUNCHED_BY_TAG
 
 REPO_ROOT = Path(__file__).resolve().parents[2]

@@ -10,9 +10,10 @@ import json
 import dagster as dg
 import pytest
 
-from nba_precompute.automation import HEAL_SENSOR, LAUNCHED_BY_TAG, build_heal_sensor
+from nba_precompute.automation import HEAL_SENSOR, LAUNCHED_BY_TAG
+from nba_precompute.defs.automation import build_heal_sensor
 from nba_precompute.failures import missing_dependency_clause
-from nba_precompute.tables import ASSET_TABLES
+from nba_precompute.registry import ASSET_TABLES
 
 
 def d(day: int) -> str:

@@ -16,8 +16,8 @@ import pandas as pd
 import pytest
 
 from nba_precompute.automation import HEAL_SENSOR, HEALED_AFTER_TAG, LAUNCHED_BY_TAG
-from nba_precompute.phase3.demo import NOV_2021_GAP_DATES
-from nba_precompute.settings import ASSETS
+from nba_precompute_demo.season import NOV_2021_GAP_DATES
+from nba_precompute.registry import ASSET_NAMES as ASSETS, ASSET_TABLES
 from nba_precompute_tests.e2e.conftest import failing
 from nba_precompute_tests.e2e.stack import launch_backfill, wait_backfill, wait_until
 
@@ -83,8 +83,7 @@ def materialization_counts(instance, asset: str, keys: list[str]) -> dict[str, i
 
 
 def rows_per_date(wh, asset: str) -> dict[dt.date, int]:
-    from nba_precompute.tables import ASSET_TABLES
-
+    
     table = ASSET_TABLES[asset].fqn
     frame = wh.query(
         f"SELECT analysis_date, count(*) AS n FROM {table} WHERE analysis_date BETWEEN ? AND ? GROUP BY 1",
@@ -231,7 +230,7 @@ def test_asset_pages_render_in_chromium(chromium, dagster_stack, backfill, tmp_p
 # --- 3. healing ---------------------------------------------------------------------------------
 def test_upstream_repair_heals_the_downstream_gap(dagster_stack, backfill):
     from nba_precompute.phase3.contract import UPCOMING_TEAM_GAME_CONTEXT
-    from nba_precompute.phase3.demo import generate_season
+    from nba_precompute_demo.season import generate_season
 
     instance = dagster_stack.instance()
     wh = dagster_stack.warehouse_db()

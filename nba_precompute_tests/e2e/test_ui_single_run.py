@@ -11,8 +11,8 @@ import dagster as dg
 import pandas as pd
 import pytest
 
-from nba_precompute.phase3.demo import NOV_2021_GAP_DATES
-from nba_precompute.settings import ASSETS
+from nba_precompute_demo.season import NOV_2021_GAP_DATES
+from nba_precompute.registry import ASSET_NAMES as ASSETS
 from nba_precompute_tests.e2e.conftest import failing
 from nba_precompute_tests.e2e.stack import launch_single_run, wait_run
 from nba_precompute_tests.e2e.test_ui_backfill import latest_outcomes

@@ -17,7 +17,8 @@ from nba_precompute.phase3.contract import (
     UPCOMING_TEAM_GAME_CONTEXT,
 )
 from nba_precompute.season import SeasonCalendar
-from nba_precompute.tables import PSZA, TDZA, output_columns
+from nba_precompute.tables import PSZA, TDZA
+from nba_precompute.registry import output_columns
 
 from nba_precompute_tests.frames import table_frame
 

@@ -18,7 +18,8 @@ from nba_precompute.phase3.contract import (
     UPCOMING_PLAYER_GAME_CONTEXT,
 )
 from nba_precompute.season import SeasonCalendar
-from nba_precompute.tables import PSZA, output_columns
+from nba_precompute.tables import PSZA
+from nba_precompute.registry import output_columns
 
 from nba_precompute_tests.frames import table_frame
 

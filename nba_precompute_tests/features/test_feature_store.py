@@ -29,7 +29,8 @@ from nba_precompute.phase3.contract import (
     Table,
 )
 from nba_precompute.season import SeasonCalendar
-from nba_precompute.tables import FEATURE_NAMES, PCF, PDC, PSZA, TDZA, output_columns
+from nba_precompute.tables import FEATURE_NAMES, PCF, PDC, PSZA, TDZA
+from nba_precompute.registry import output_columns
 
 from nba_precompute_tests.frames import table_frame
 

@@ -11,7 +11,7 @@ import pytest
 
 from nba_precompute.features.shot_zones import compute_psza
 from nba_precompute.season import SeasonCalendar
-from nba_precompute.tables import output_columns
+from nba_precompute.registry import output_columns
 from nba_precompute_tests.conftest import load_real_season
 
 OPENER = pd.Timestamp("2022-10-01")  # season_year 2022

@@ -26,7 +26,8 @@ from nba_precompute.phase3.contract import (
     UPCOMING_TEAM_GAME_CONTEXT,
 )
 from nba_precompute.season import SeasonCalendar
-from nba_precompute.tables import PSZA, output_columns
+from nba_precompute.tables import PSZA
+from nba_precompute.registry import ASSET_TABLES, ENTITY_COLUMN, output_columns
 
 from nba_precompute_tests.frames import table_frame
 
@@ -174,7 +175,7 @@ def test_conform_types_and_order():
         "games_played_season": [12.0, np.nan], "points_avg_last_5": [np.inf, 1.5],
         "early_season_flag": [True, None], "primary_scoring_zone": [np.nan, "paint"],
     })
-    out = conform("pdc", frame)
+    out = conform(ASSET_TABLES["pdc"], frame, ENTITY_COLUMN["pdc"])
     assert list(out.columns) == output_columns("pdc")
     assert out["player_lookup"].tolist() == ["a", "b"]
     assert out["analysis_date"].dtype == "datetime64[ns]"

@@ -9,7 +9,7 @@ import pytest
 
 from nba_precompute.features.team_defense import EXTRAS_COLUMNS, compute_tdza
 from nba_precompute.season import SeasonCalendar
-from nba_precompute.tables import output_columns
+from nba_precompute.registry import output_columns
 from nba_precompute_tests.conftest import load_real_season
 
 OPENER = pd.Timestamp("2022-10-01")  # season_year 2022

@@ -184,7 +184,7 @@ class Deployment:
 
 @pytest.fixture(scope="session")
 def gap_season_folder(tmp_path_factory) -> Path:
-    from nba_precompute.phase3.demo import write_season
+    from nba_precompute_demo.season import write_season
 
     folder = tmp_path_factory.mktemp("phase3") / "nov-2021-gaps"
     write_season(folder, season_year=2021, scenario="nov-2021-gaps")

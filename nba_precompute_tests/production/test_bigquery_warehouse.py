@@ -25,7 +25,8 @@ from google.api_core.exceptions import BadRequest, NotFound
 from google.cloud import bigquery
 
 from nba_precompute.failures import FAILURE_COLUMNS
-from nba_precompute.tables import ASSET_TABLES, ENTITY_COLUMN, FAILURES, PCF, output_columns
+from nba_precompute.tables import FAILURES, PCF
+from nba_precompute.registry import ASSET_TABLES, ENTITY_COLUMN, output_columns
 from nba_precompute.warehouse import WarehouseError
 from nba_precompute.warehouse import bigquery as bq_module
 from nba_precompute.warehouse.base import OUTPUT_TABLES

@@ -25,7 +25,8 @@ import pandas as pd
 import pytest
 
 from nba_precompute.resources import WAREHOUSE_POOL
-from nba_precompute.tables import ASSET_TABLES, FAILURES
+from nba_precompute.tables import FAILURES
+from nba_precompute.registry import ASSET_TABLES
 from nba_precompute_tests.conftest import REPO_ROOT
 from nba_precompute_tests.production.conftest import PYTHON, Deployment
 

@@ -18,7 +18,8 @@ import pandas as pd
 import pytest
 
 from nba_precompute.failures import FAILURE_COLUMNS
-from nba_precompute.tables import ASSET_TABLES, ENTITY_COLUMN, FAILURES, output_columns
+from nba_precompute.tables import FAILURES
+from nba_precompute.registry import ASSET_TABLES, ENTITY_COLUMN, output_columns
 from nba_precompute.warehouse import WarehouseError
 from nba_precompute.warehouse.duckdb import DuckDBWarehouse, exclusive
 

@@ -8,7 +8,7 @@ from dagster._core.storage.asset_check_execution_record import AssetCheckExecuti
 import pandas as pd
 import pytest
 
-from nba_precompute.phase3.demo import NOV_2021_GAP_DATES
+from nba_precompute_demo.season import NOV_2021_GAP_DATES
 
 pytestmark = pytest.mark.postgres
 

@@ -20,7 +20,8 @@ from sqlglot import exp
 
 from nba_precompute.failures import FAILURE_COLUMNS
 from nba_precompute.phase3.contract import PHASE3_TABLES
-from nba_precompute.tables import ASSET_TABLES, ENTITY_COLUMN, FAILURES, PSZA, output_columns
+from nba_precompute.tables import FAILURES, PSZA
+from nba_precompute.registry import ASSET_TABLES, ENTITY_COLUMN, output_columns
 from nba_precompute.warehouse import sql
 from nba_precompute.warehouse.base import OUTPUT_TABLES, all_tables, stamp
 from nba_precompute.warehouse.bigquery import BigQueryWarehouse, transaction_script

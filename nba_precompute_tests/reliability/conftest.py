@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from nba_precompute.phase3.demo import generate_season, write_frames
+from nba_precompute_demo.season import generate_season, write_frames
 from nba_precompute.phase3.loader import load_phase3
 from nba_precompute.warehouse.duckdb import DuckDBWarehouse
 

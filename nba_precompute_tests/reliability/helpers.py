@@ -13,8 +13,8 @@ import pandas as pd
 import pytest
 
 from nba_precompute.phase3.contract import Table
-from nba_precompute.settings import ASSETS
-from nba_precompute.tables import ASSET_TABLES, FAILURES
+from nba_precompute.registry import ASSET_NAMES as ASSETS, ASSET_TABLES
+from nba_precompute.tables import FAILURES
 from nba_precompute.warehouse.duckdb import DuckDBWarehouse
 
 OUTPUT_TABLES: tuple[Table, ...] = (*ASSET_TABLES.values(), FAILURES)

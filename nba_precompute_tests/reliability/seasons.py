@@ -25,7 +25,7 @@ from nba_precompute.phase3.contract import (
     UPCOMING_PLAYER_GAME_CONTEXT as UPCG,
     UPCOMING_TEAM_GAME_CONTEXT as UTGC,
 )
-from nba_precompute.phase3.demo import contract_frame
+from nba_precompute_demo.season import contract_frame
 
 SEASON_YEAR = 2021
 OPENER = dt.date(2021, 10, 19)

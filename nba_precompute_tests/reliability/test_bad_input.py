@@ -29,10 +29,10 @@ from nba_precompute.phase3.contract import (
     Table,
     file_name,
 )
-from nba_precompute.phase3.demo import arrow_schema, contract_frame
+from nba_precompute_demo.season import arrow_schema, contract_frame
 from nba_precompute.phase3.loader import Phase3ValidationError, load_phase3
-from nba_precompute.settings import ASSETS
-from nba_precompute.tables import ASSET_TABLES, FAILURES
+from nba_precompute.registry import ASSET_NAMES as ASSETS, ASSET_TABLES
+from nba_precompute.tables import FAILURES
 from nba_precompute.warehouse.duckdb import DuckDBWarehouse
 
 from .conftest import RANGE

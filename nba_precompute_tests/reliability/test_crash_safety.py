@@ -27,8 +27,8 @@ from dagster._core.instance.ref import InstanceRef
 
 from nba_precompute.failures import DATE_LEVEL
 from nba_precompute.phase3.loader import load_phase3
-from nba_precompute.settings import ASSETS
-from nba_precompute.tables import ASSET_TABLES, FAILURES
+from nba_precompute.registry import ASSET_NAMES as ASSETS, ASSET_TABLES
+from nba_precompute.tables import FAILURES
 from nba_precompute.warehouse.duckdb import DuckDBWarehouse
 
 from .conftest import RANGE

@@ -8,7 +8,8 @@ import pandas as pd
 import pytest
 
 from nba_precompute.phase3.loader import load_phase3
-from nba_precompute.tables import ASSET_TABLES, FAILURES
+from nba_precompute.tables import FAILURES
+from nba_precompute.registry import ASSET_TABLES
 from nba_precompute.warehouse.duckdb import DuckDBWarehouse
 
 from .helpers import OUTPUT_TABLES, RUN_COLUMNS, assert_same_tables, cli_backfill, duplicate_keys, snapshot

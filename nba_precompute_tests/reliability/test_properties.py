@@ -39,8 +39,8 @@ from nba_precompute.phase3.contract import (
 from nba_precompute.phase3.loader import validate
 from nba_precompute.pipeline import BOOTSTRAP, COMPUTED, DEPENDENCY, NO_GAMES, OFF_SEASON
 from nba_precompute.season import SeasonCalendar
-from nba_precompute.settings import ASSETS, SETTINGS
-from nba_precompute.tables import ASSET_TABLES, ENTITY_COLUMN
+from nba_precompute.settings import SETTINGS
+from nba_precompute.registry import ASSET_NAMES as ASSETS, ASSET_TABLES, ENTITY_COLUMN
 
 from .helpers import run_chain
 from .seasons import OPENER, SEASON_YEAR, Shape, random_season

@@ -20,8 +20,7 @@ from dagster._serdes import serialize_value
 
 from nba_precompute.failures import empty_failures
 from nba_precompute.phase3.contract import Table
-from nba_precompute.settings import ASSETS
-from nba_precompute.tables import output_columns
+from nba_precompute.registry import ASSET_NAMES as ASSETS, output_columns
 from nba_precompute.warehouse import sql
 from nba_precompute.warehouse.base import WarehouseError
 from nba_precompute.warehouse.bigquery import BigQueryWarehouse

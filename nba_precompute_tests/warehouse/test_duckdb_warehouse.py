@@ -10,7 +10,8 @@ import pytest
 
 from nba_precompute.failures import FAILURE_COLUMNS
 from nba_precompute.phase3.contract import SCHEDULE, Table
-from nba_precompute.tables import ASSET_TABLES, ENTITY_COLUMN, FAILURES, PSZA, TDZA, output_columns
+from nba_precompute.tables import FAILURES, PSZA, TDZA
+from nba_precompute.registry import ASSET_TABLES, ENTITY_COLUMN, output_columns
 from nba_precompute.warehouse import WarehouseError
 from nba_precompute.warehouse.base import OUTPUT_TABLES
 from nba_precompute.warehouse.duckdb import DuckDBWarehouse

@@ -9,7 +9,8 @@ import duckdb
 import pytest
 
 from nba_precompute.phase3.contract import PHASE3_TABLES, Table
-from nba_precompute.tables import ASSET_TABLES, FAILURES, MLFS, PCF, PDC, PSZA, TDZA
+from nba_precompute.tables import FAILURES, MLFS, PCF, PDC, PSZA, TDZA
+from nba_precompute.registry import ASSET_TABLES
 from nba_precompute.warehouse import sql
 from nba_precompute.warehouse.base import OUTPUT_TABLES, all_tables
 from nba_precompute.warehouse.bigquery import BigQueryWarehouse, transaction_script

@@ -11,7 +11,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from nba_precompute.phase3 import demo
+from nba_precompute_demo import season as demo
 from nba_precompute.phase3.contract import (
     PHASE3_TABLES,
     PLAYER_GAME_SUMMARY,

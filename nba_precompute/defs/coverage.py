@@ -24,8 +24,8 @@ import dagster as dg
 
 from nba_precompute.coverage import heatmap, report
 from nba_precompute.coverage.load import Coverage, latest_data_date, load_coverage
-from nba_precompute.resources import WAREHOUSE_POOL
-from nba_precompute.settings import ASSETS
+from nba_precompute.resources import WAREHOUSE_POOL, storage_kind
+from nba_precompute.registry import ASSET_NAMES
 from nba_precompute.warehouse import Warehouse
 
 COVERAGE_ASSET = "coverage_report"
@@ -83,7 +83,7 @@ def build_coverage_report(storage_kind: str) -> dg.AssetsDefinition:
     @dg.asset(
         name=COVERAGE_ASSET,
         group_name="coverage",
-        deps=[dg.AssetKey(a) for a in ASSETS],
+        deps=[dg.AssetKey(a) for a in ASSET_NAMES],
         kinds={storage_kind, "pandas"},
         description="Which dates are missing for which Phase 4 asset, and why (PRECOMPUTE.md §9): the range "
         "report, a per-date grid, a heatmap and the root causes, cross-checked with Dagster's partition status.",
@@ -93,7 +93,7 @@ def build_coverage_report(storage_kind: str) -> dg.AssetsDefinition:
     def coverage_report(context: dg.AssetExecutionContext, config: CoverageReportConfig,
                         warehouse: Warehouse) -> dg.MaterializeResult:
         start, end = report_window(config, warehouse)
-        cov = load_coverage(warehouse, start, end, ASSETS, instance=context.instance).explain(warehouse)
+        cov = load_coverage(warehouse, start, end, ASSET_NAMES, instance=context.instance).explain(warehouse)
         png = heatmap.png_bytes(cov.frame, cov.report, cov.calendar, dpi=80)
         files: dict[str, Path] = {}
         try:
@@ -119,3 +119,8 @@ def build_coverage_schedule() -> dg.ScheduleDefinition:
         description="Every morning at 07:00: the coverage of the last 30 days of Phase 4 data.",
         default_status=dg.DefaultScheduleStatus.RUNNING,
     )
+
+
+@dg.definitions
+def defs() -> dg.Definitions:
+    return dg.Definitions(assets=[build_coverage_report(storage_kind())], schedules=[build_coverage_schedule()])

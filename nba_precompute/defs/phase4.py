@@ -32,32 +32,25 @@ from dagster._core.definitions.asset_checks.asset_check_evaluation import AssetC
 from nba_precompute import progress
 from nba_precompute.checks.rules import evaluate_range_result
 from nba_precompute.failures import DATE_LEVEL
+from nba_precompute.outcomes import DATE_OUTCOME_CHECK
 from nba_precompute.partitions import daily_partitions
 from nba_precompute.phase3.contract import SCHEDULE
 from nba_precompute.phase3.specs import asset_key, column_schema
 from nba_precompute.pipeline import (
-    ASSETS,
     COMPUTED,
     NO_GAMES,
     OFF_SEASON,
     RangeResult,
     materialize_range,
 )
-from nba_precompute.resources import WAREHOUSE_POOL
+from nba_precompute.resources import WAREHOUSE_POOL, storage_kind
 from nba_precompute.season import SeasonCalendar, to_datetime
-from nba_precompute.settings import ASSETS as ASSET_NAMES
+from nba_precompute import registry
+from nba_precompute.registry import ASSET_NAMES
 
 from nba_precompute.warehouse import Warehouse
 
-DESCRIPTIONS = {
-    "psza": "Each player's shot mix and accuracy by zone over his last 10 and 20 played games before D.",
-    "tdza": "Each team's defense by zone over its last 15 games before D, in percentage points against the league.",
-    "pdc": "Per slate player: rolling points, minutes, usage and efficiency, team pace and rating, and the day's context.",
-    "pcf": "Per slate player: fatigue, shot-zone mismatch, pace and usage-spike factors and their total adjustment.",
-    "mlfs": "The 25-feature vector per slate player-game, with each feature's source and a quality score and tier.",
-}
 MATERIALIZED_OUTCOMES = {COMPUTED, OFF_SEASON, NO_GAMES}
-DATE_OUTCOME_CHECK = "date_outcome"
 EXPECTED_DATE_FAILURES = {"BOOTSTRAP_PERIOD", "MISSING_DEPENDENCY"}
 
 
@@ -212,14 +205,14 @@ def _check_metadata(results: list[CheckRow]) -> dict:
 def phase4_specs(storage_kind: str) -> list[dg.AssetSpec]:
     specs = []
     for name in ASSET_NAMES:
-        spec = ASSETS[name]
-        deps = [asset_key(SCHEDULE)] + [asset_key(t) for t in spec.phase3_inputs] + [
-            dg.AssetKey(a) for a in spec.upstream_assets
+        spec = registry.get(name)
+        deps = [asset_key(SCHEDULE)] + [asset_key(t) for t in registry.phase3_inputs(name)] + [
+            dg.AssetKey(a) for a in registry.upstream_assets(name)
         ]
         specs.append(
             dg.AssetSpec(
                 key=name,
-                description=DESCRIPTIONS[name] + f"\n\nTable: `{spec.table.fqn}`.",
+                description=spec.description + f"\n\nTable: `{spec.table.fqn}`.",
                 group_name="phase4",
                 kinds={storage_kind, "pandas"},
                 deps=deps,
@@ -276,3 +269,31 @@ def build_phase4_assets(storage_kind: str) -> dg.AssetsDefinition:
         yield from ()
 
     return phase4
+
+
+# --- the daily production run -----------------------------------------------------------------
+# Rows for D describe the state before D's games, from Phase 3 data that lands in the morning, so
+# the job runs at 10:00 UTC for partition D (the partitions end tomorrow, `end_offset=1`).
+# Off by default: a deployment turns it on once Phase 3 lands daily (docs/DEPLOY.md).
+phase4_daily_job = dg.define_asset_job(
+    "phase4_daily",
+    selection=dg.AssetSelection.assets(*ASSET_NAMES),
+    partitions_def=daily_partitions,
+    description="The five Phase 4 assets for one date (their date_outcome checks included).",
+)
+
+
+def build_phase4_daily_schedule() -> dg.ScheduleDefinition:
+    return dg.build_schedule_from_partitioned_job(
+        phase4_daily_job, hour_of_day=10, minute_of_hour=0, default_status=dg.DefaultScheduleStatus.STOPPED,
+        name="phase4_daily_schedule",
+    )
+
+
+@dg.definitions
+def defs() -> dg.Definitions:
+    return dg.Definitions(
+        assets=[build_phase4_assets(storage_kind())],
+        jobs=[phase4_daily_job],
+        schedules=[build_phase4_daily_schedule()],
+    )
