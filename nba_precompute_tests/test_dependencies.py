@@ -119,3 +119,22 @@ def test_pdc_team_rule_counts_only_teams_playing_on_d_with_a_previous_game():
     assert v.loc[4, ["found", "required"]].tolist() == [2, 4]  # T00, T01 have a game; ceil(0.8*4)=4
     assert v.loc[3, ["found", "required"]].tolist() == [1, 28]  # 1 slate player with >= 3 games; ceil(0.7*40)
     assert v.loc[5, ["found", "required"]].tolist() == [40, 32]
+
+
+def test_the_rules_read_the_settings_they_are_evaluated_with():
+    """An override of the ramp (m_p) and of the requirement applies: nothing is bound at import."""
+    import dataclasses
+
+    from nba_precompute.settings import SETTINGS
+
+    d = dt.date(2021, 11, 4)  # day 16: m_p = 8 by default
+    cal = SeasonCalendar(schedule({OPENER: 1, d: 1}))
+    days = [OPENER + dt.timedelta(days=i) for i in range(0, 16, 2)]
+    pgs = pd.concat([_pgs(f"seven{i}", days[:7]) for i in range(5)])  # 7 played games each
+    inputs = {"nba_analytics.player_game_summary": pgs}
+    default = evaluate(rules_for("psza"), cal.frame([d]), inputs, cal)
+    lenient = dataclasses.replace(SETTINGS, early_ramp_days=0, psza_sample_window=7, dep_psza_history_players=5)
+    overridden = evaluate(rules_for("psza"), cal.frame([d]), inputs, cal, lenient)
+
+    assert default[["found", "required", "ok"]].iloc[0].tolist() == [0, 30, False]
+    assert overridden[["found", "required", "ok"]].iloc[0].tolist() == [5, 5, True]
