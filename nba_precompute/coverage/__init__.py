@@ -9,5 +9,5 @@ Modules:
 * heatmap.py        assets x dates heatmap, PNG and self-contained HTML
 * report.py         table / CSV / JSON (documented shape) / Markdown
 * cli.py            `nba-precompute coverage` and `nba-precompute explain`
-* asset.py          the `coverage_report` asset and its daily schedule (built by definitions.py)
+(the `coverage_report` asset and its schedule are in nba_precompute/defs/coverage.py)
 """

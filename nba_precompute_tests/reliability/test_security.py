@@ -33,7 +33,7 @@ THIS = Path(__file__).resolve()
 
 
 # --- servers bind to 127.0.0.1 ------------------------------------------------------------------
-SERVER_COMMAND = re.compile(r"dagster\s+dev\b|dagster-webserver|dagster\s+api\s+grpc|dagster\s+code-server|"
+SERVER_COMMAND = re.compile(r"\b(dagster|dg)\s+dev\b|dagster-webserver|dagster\s+api\s+grpc|dagster\s+code-server|"
                             r"\buvicorn\b|http\.server|\bpg_ctl\b.*\bstart\b")
 LOOPBACK = re.compile(r"127\.0\.0\.1|localhost|\[::1\]")
 
@@ -54,7 +54,7 @@ def test_make_dev_binds_the_webserver_to_loopback():
     makefile = (REPO / "Makefile").read_text()
     dev = re.search(r"^dev:.*\n((?:\t.*\n)+)", makefile, re.MULTILINE)
     assert dev, "no dev target"
-    assert re.search(r"dagster dev -h 127\.0\.0\.1\b", dev.group(1)), dev.group(1)
+    assert re.search(r"\b(dagster|dg) dev -h 127\.0\.0\.1\b", dev.group(1)), dev.group(1)
 
 
 def test_dagster_webserver_defaults_to_loopback():
@@ -83,7 +83,7 @@ def test_every_server_the_project_starts_binds_loopback_and_nothing_binds_all_in
             host_given = re.search(r"""(^|[\s'"])(-h|--host)([\s'"=]|$)""", window)
             if host_given and not LOOPBACK.search(window):
                 offenders.append("non-loopback host: " + where)
-            if not host_given and path.suffix in ("", ".sh") and re.search(r"dagster(-webserver|\s+dev)\b", line):
+            if not host_given and path.suffix in ("", ".sh") and re.search(r"dagster-webserver\b|\b(dagster|dg)\s+dev\b", line):
                 offenders.append("webserver without an explicit host: " + where)
     assert offenders == []
 
