@@ -6,7 +6,7 @@ have Phase 4 consumers (psza, tdza, pdc, pcf) since its cursor. For each one wit
 Phase 4 asset on D and re-requests the ones that
 
 * failed with MISSING_DEPENDENCY,
-* whose failure reason names the repaired asset's table (or the table of an asset healed with
+* whose failing dependency verdicts (the `failed_dependencies` metadata) name the repaired asset's table (or the table of an asset healed with
   it, so a chain pcf -> mlfs heals in one run, producers first), and
 * were evaluated before that materialization (a failure recorded after the repair is not healed
   by it; a downstream re-evaluated in the same run is left alone), and have not been
@@ -34,7 +34,8 @@ from dataclasses import dataclass
 
 import dagster as dg
 
-from nba_precompute.outcomes import DATE_OUTCOME_CHECK
+from nba_precompute.failures import Category
+from nba_precompute.outcomes import DATE_OUTCOME_CHECK, FAILED_DEPENDENCIES
 from nba_precompute import registry
 from nba_precompute.registry import ASSET_NAMES, ASSET_TABLES, DOWNSTREAM
 
@@ -42,7 +43,6 @@ HEAL_SENSOR = "phase4_heal_sensor"
 LAUNCHED_BY_TAG = "nba_precompute/launched_by"
 HEALED_AFTER_TAG = "nba_precompute/healed_after"
 ROW_COUNT = "dagster/row_count"
-MISSING_DEPENDENCY = "MISSING_DEPENDENCY"
 PAGE = 1000
 
 UPSTREAM_WITH_CONSUMERS: list[str] = [a for a in ASSET_NAMES if DOWNSTREAM[a]]
@@ -167,14 +167,15 @@ def heal_requests(instance: dg.DagsterInstance, repairs: list[Repair]) -> list[H
             if rec is None or rec.status != AssetCheckExecutionRecordStatus.FAILED or rec.evaluation is None:
                 continue
             meta = rec.evaluation.metadata
-            if _meta_value(meta, "failure_category") != MISSING_DEPENDENCY:
+            if not Category.MISSING_DEPENDENCY.is_value(_meta_value(meta, "failure_category")):
                 continue
-            reason = str(_meta_value(meta, "failure_reason") or "")
+            # the upstream tables of its failing dependency verdicts, recorded as data by the step
+            failed_tables = set(_meta_value(meta, FAILED_DEPENDENCIES) or ())
             evaluated_at = rec.event.timestamp if rec.event is not None else rec.create_timestamp
             if _materialized_after(instance, b, partition, evaluated_at):  # healed some other way
                 continue
             for u in registry.upstream_assets(b):
-                if ASSET_TABLES[u].fqn not in reason:
+                if ASSET_TABLES[u].fqn not in failed_tables:
                     continue
                 repair = repaired.get(u)
                 if u in heal or (repair is not None and evaluated_at < repair.timestamp):

@@ -207,3 +207,22 @@ def failure_reasons(verdicts: pd.DataFrame) -> pd.Series:
     """Per failing date: the clauses of its failing rules, in table order, joined by '; '."""
     failing = verdicts[~verdicts["ok"]]
     return failing.groupby("analysis_date")["clause"].agg("; ".join)
+
+
+def verdict_records(asset: str, verdicts: pd.DataFrame) -> pd.DataFrame:
+    """The rows of nba_processing.precompute_dependency_checks for `verdicts` (evaluate's frame)."""
+    if not len(verdicts):
+        return pd.DataFrame(columns=VERDICT_COLUMNS)
+    return pd.DataFrame({
+        "processor_name": asset,
+        "analysis_date": to_datetime(verdicts["analysis_date"]),
+        "rule_number": verdicts["rule"].astype("int64"),
+        "upstream_table": verdicts["upstream"].astype(object),
+        "kind": verdicts["kind"].astype(object),
+        "found": verdicts["found"].astype("int64"),
+        "required": verdicts["required"].astype("int64"),
+        "passed": verdicts["ok"].astype(bool),
+    })[VERDICT_COLUMNS]
+
+
+VERDICT_COLUMNS = ["processor_name", "analysis_date", "rule_number", "upstream_table", "kind", "found", "required", "passed"]

@@ -33,6 +33,10 @@ class Category(str, Enum):
     def date_level(self) -> bool:
         return self in _DATE_LEVEL
 
+    def is_value(self, value) -> bool:
+        """Whether `value` (a category string read back from storage or metadata) is this one."""
+        return value == self.value
+
 
 _RETRYABLE = {Category.MISSING_DEPENDENCY, Category.PROCESSING_ERROR, Category.MISSING_DATA}
 _DATE_LEVEL = {Category.MISSING_DEPENDENCY, Category.BOOTSTRAP_PERIOD, Category.PROCESSING_ERROR}

@@ -147,3 +147,21 @@ FAILURES = Table(
         "failure_reason", "can_retry", "created_at",
     ),
 )
+
+DEPENDENCY_CHECKS = Table(
+    "nba_processing",
+    "precompute_dependency_checks",
+    "Every dependency rule evaluated for (asset, D) (PRECOMPUTE.md §5): the verdicts root causes and "
+    "healing read; replaced with the asset's partition.",
+    _cols(
+        "processor_name STRING, analysis_date DATE, rule_number INT64, upstream_table STRING, kind STRING,"
+        " found INT64, required INT64, passed BOOL, created_at TIMESTAMP"
+    ),
+    key=("processor_name", "analysis_date", "rule_number"),
+    date_column="analysis_date",
+    not_null=(
+        "processor_name", "analysis_date", "rule_number", "upstream_table", "kind", "found", "required",
+        "passed", "created_at",
+    ),
+)
+

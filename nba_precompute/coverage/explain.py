@@ -1,11 +1,12 @@
 """Root-cause chains of a failed (asset, date) (PRECOMPUTE.md §9 "Root cause").
 
-For an (asset, D) that is DATE_FAILED with category MISSING_DEPENDENCY, each clause
-`Missing <table> for <D> (<found> rows, need <required>)` of its reason starts a branch:
+For an (asset, D) that is DATE_FAILED with category MISSING_DEPENDENCY, each of its failing
+dependency verdicts (nba_processing.precompute_dependency_checks, read by coverage/load.py into
+the cell's `failed_dependencies`) starts a branch; the prose reason is never parsed:
 
 * a Phase 3 table ends the branch: `<table> <D> (<found> rows, need <required>)`;
 * a Phase 4 table continues at its asset on D: DATE_FAILED prints `(DATE_FAILED: <category>)`
-  and recurses when the category is MISSING_DEPENDENCY (one branch per clause of that reason);
+  and recurses when the category is MISSING_DEPENDENCY (one branch per failing verdict);
   OK prints `(OK: <rows> rows, need <required>; <entity failures by category>)` and stops; any
   other status is printed and stops.
 
@@ -24,7 +25,6 @@ BOOTSTRAP_PERIOD) Bootstrap period: day 1 of 14 after opener 2021-10-19`, `pdc 2
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 
 import pandas as pd
@@ -37,11 +37,6 @@ from nba_precompute.registry import ASSET_OF_TABLE
 from nba_precompute.warehouse import Warehouse
 
 RESOLVED = "[resolved upstream; rerun]"
-CLAUSE = re.compile(
-    r"Missing (?P<table>[A-Za-z0-9_]+\.[A-Za-z0-9_]+) for (?P<date>\d{4}-\d{2}-\d{2}) "
-    r"\((?P<found>-?\d+) rows, need (?P<required>-?\d+)\)"
-)
-
 
 @dataclass(frozen=True)
 class Clause:
@@ -56,12 +51,10 @@ class Clause:
         return ASSET_OF_TABLE.get(self.table)
 
 
-def parse_clauses(reason: str | None) -> list[Clause]:
-    """The `Missing <table> for <D> (<found> rows, need <required>)` clauses of a reason."""
-    return [
-        Clause(m["table"], pd.Timestamp(m["date"]), int(m["found"]), int(m["required"]))
-        for m in CLAUSE.finditer(reason or "")
-    ]
+def clauses_of(cell: dict) -> list[Clause]:
+    """The failing dependency verdicts of a coverage cell, as clauses on its date."""
+    date = pd.Timestamp(cell["date"]).normalize()
+    return [Clause(table, date, found, required) for table, found, required in cell.get("failed_dependencies") or ()]
 
 
 @dataclass
@@ -153,8 +146,8 @@ class Explainer:
         head = f"{asset} {_day(date)}"
         if cell is None:
             return [Chain(asset, date, [f"{head} (not in the coverage range)"])]
-        if cell["status"] == st.DATE_FAILED and cell["category"] == Category.MISSING_DEPENDENCY.value:
-            clauses = parse_clauses(cell["reason"])
+        if cell["status"] == st.DATE_FAILED and Category.MISSING_DEPENDENCY.is_value(cell["category"]):
+            clauses = clauses_of(cell)
             if clauses:
                 return [self._finish(c) for c in self._branches(asset, date, clauses, [head], [])]
             return [Chain(asset, date, [f"{head} (DATE_FAILED: MISSING_DEPENDENCY) {cell['reason']}"])]
@@ -180,7 +173,7 @@ class Explainer:
                 out.append(Chain(prefix_asset(prefix), date, prefix + [seg], clauses=here))
             elif cell["status"] == st.DATE_FAILED:
                 seg = f"{upstream} {cd} (DATE_FAILED: {cell['category']})"
-                sub = parse_clauses(cell["reason"]) if cell["category"] == Category.MISSING_DEPENDENCY.value else []
+                sub = clauses_of(cell) if Category.MISSING_DEPENDENCY.is_value(cell["category"]) else []
                 if sub:
                     out.extend(self._branches(upstream, clause.date, sub, prefix + [seg], here))
                 else:
@@ -206,12 +199,12 @@ class Explainer:
     def explain_frame(self, frame: pd.DataFrame) -> dict[tuple[str, pd.Timestamp], list[Chain]]:
         """Chains of every DATE_FAILED cell of a coverage frame, keyed by (asset, date)."""
         failed = frame[frame["status"] == st.DATE_FAILED]
-        deps = failed[failed["category"] == Category.MISSING_DEPENDENCY.value]
+        deps = failed[failed["category"].map(Category.MISSING_DEPENDENCY.is_value).astype(bool)]
         # batch today's verdicts: every (consumer, date) whose clauses may appear on a line
         dep_dates = set(pd.to_datetime(deps["date"]))
         by_asset: dict[str, set] = {}
         for (a, d), cell in self._cells.items():
-            if cell["status"] == st.DATE_FAILED and cell["category"] == Category.MISSING_DEPENDENCY.value:
+            if cell["status"] == st.DATE_FAILED and Category.MISSING_DEPENDENCY.is_value(cell["category"]):
                 if d in dep_dates:
                     by_asset.setdefault(a, set()).add(d)
         for a, ds in by_asset.items():

@@ -17,7 +17,7 @@ from nba_precompute.coverage import status as st
 from nba_precompute.phase3.contract import SCHEDULE
 from nba_precompute.season import SeasonCalendar, to_datetime
 from nba_precompute.registry import ASSET_NAMES, ASSET_TABLES
-from nba_precompute.tables import FAILURES
+from nba_precompute.tables import DEPENDENCY_CHECKS, FAILURES
 from nba_precompute.warehouse import Warehouse
 from nba_precompute.warehouse import sql
 
@@ -70,6 +70,30 @@ def read_failures(warehouse: Warehouse, start: dt.date, end: dt.date) -> pd.Data
     if not warehouse.table_exists(FAILURES):
         return pd.DataFrame(columns=FAILURE_READ_COLUMNS)
     return warehouse.read(FAILURES, start, end, columns=FAILURE_READ_COLUMNS)
+
+
+def read_failed_verdicts(warehouse: Warehouse, start: dt.date, end: dt.date) -> pd.DataFrame:
+    """The failing dependency verdicts (precompute_dependency_checks, passed = false) in [start, end]."""
+    columns = ["processor_name", "analysis_date", "rule_number", "upstream_table", "found", "required", "passed"]
+    if not warehouse.table_exists(DEPENDENCY_CHECKS):
+        return pd.DataFrame(columns=columns)
+    verdicts = warehouse.read(DEPENDENCY_CHECKS, start, end, columns=columns)
+    return verdicts[~verdicts["passed"].astype(bool)].sort_values(["processor_name", "analysis_date", "rule_number"])
+
+
+def attach_failed_verdicts(frame: pd.DataFrame, verdicts: pd.DataFrame) -> pd.DataFrame:
+    """Add `failed_dependencies` to each (asset, date) cell: its failing verdicts as
+    (upstream_table, found, required) tuples in rule order (empty when none)."""
+    by_cell: dict[tuple[str, pd.Timestamp], list] = {}
+    for asset, date, table, found, required in zip(
+        verdicts["processor_name"], to_datetime(verdicts["analysis_date"]), verdicts["upstream_table"],
+        verdicts["found"], verdicts["required"],
+    ):
+        by_cell.setdefault((asset, pd.Timestamp(date).normalize()), []).append((str(table), int(found), int(required)))
+    out = frame.copy()
+    dates = pd.to_datetime(out["date"]).dt.normalize()
+    out["failed_dependencies"] = [tuple(by_cell.get((a, d), ())) for a, d in zip(out["asset"], dates)]
+    return out
 
 
 def latest_data_date(warehouse: Warehouse) -> dt.date | None:
@@ -150,4 +174,5 @@ def load_coverage(warehouse: Warehouse, start: dt.date, end: dt.date, assets: Se
         statuses = dagster_status.read_dagster_status(instance, assets, dates)
         source = "instance"
     frame = dagster_status.attach(frame, statuses)
+    frame = attach_failed_verdicts(frame, read_failed_verdicts(warehouse, start, end))
     return Coverage(start, end, assets, frame, st.range_report(frame), calendar, source)

@@ -31,8 +31,9 @@ from dagster._core.definitions.asset_checks.asset_check_evaluation import AssetC
 
 from nba_precompute import progress
 from nba_precompute.checks.rules import evaluate_range_result
+from nba_precompute.dependencies import verdict_records
 from nba_precompute.failures import DATE_LEVEL
-from nba_precompute.outcomes import DATE_OUTCOME_CHECK
+from nba_precompute.outcomes import DATE_OUTCOME_CHECK, FAILED_DEPENDENCIES
 from nba_precompute.partitions import daily_partitions
 from nba_precompute.phase3.contract import SCHEDULE
 from nba_precompute.phase3.specs import asset_key, column_schema
@@ -81,7 +82,7 @@ def _grouped(frame: pd.DataFrame | None, columns: list[str], row=None) -> dict[p
 def date_metadata(result: RangeResult) -> dict[pd.Timestamp, dict]:
     """What each (asset, date) produced, for its partition's event."""
     failures = _grouped(result.failures, ["entity_id", "failure_category", "failure_reason"])
-    verdicts = _grouped(result.verdicts, ["upstream", "found", "required"])
+    verdicts = _grouped(result.verdicts, ["upstream", "found", "required", "ok"])
     days = result.days
     out = {}
     for date, outcome, rows, entity_failures in zip(
@@ -100,7 +101,10 @@ def date_metadata(result: RangeResult) -> dict[pd.Timestamp, dict]:
         if date_level:
             meta["failure_category"], meta["failure_reason"] = (str(x) for x in date_level[0])
         if date in verdicts:  # found / required per dependency rule, one entry
-            meta["dependencies"] = "; ".join(f"{upstream} {found}/{required}" for upstream, found, required in verdicts[date])
+            meta["dependencies"] = "; ".join(f"{upstream} {found}/{required}" for upstream, found, required, _ in verdicts[date])
+            failed = [upstream for upstream, _, _, ok in verdicts[date] if not ok]
+            if failed:
+                meta[FAILED_DEPENDENCIES] = dg.MetadataValue.json(failed)
         out[date] = meta
     # One preview per run, on its latest date with rows (the one the asset page shows first):
     # rendering markdown for every date of a season cost more than the event writes.
@@ -138,7 +142,8 @@ class Phase4Run:
         dates = pd.DatetimeIndex([d for d in self.dates if d not in blocked])
         result = materialize_range(asset, calendar, dates, self.warehouse.read_required) if len(dates) else None
         if result is not None:
-            self.warehouse.write_partitions(asset, result.dates, result.rows, result.failures, self.context.run.run_id)
+            self.warehouse.write_partitions(asset, result.dates, result.rows, result.failures, self.context.run.run_id,
+                                            verdict_records(asset, result.verdicts))
             self.context.log.info(run_summary(result))
             if result.error is not None:
                 self.errors.append(f"{asset}: {result.error}")
@@ -160,7 +165,7 @@ class Phase4Run:
             results = by_date.get(date, [])
             failing = [r for r in results if r.applicable and not r.passed]
             error = [r for r in failing if r.severity == "ERROR"]
-            check_meta = {k: v for k, v in meta.items() if k in ("outcome", "failure_category", "failure_reason")}
+            check_meta = {k: v for k, v in meta.items() if k in ("outcome", "failure_category", "failure_reason", FAILED_DEPENDENCIES)}
             check_meta.update(_check_metadata(results))
             date_failed = outcome not in MATERIALIZED_OUTCOMES
             unexpected = date_failed and outcome not in EXPECTED_DATE_FAILURES

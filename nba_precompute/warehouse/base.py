@@ -11,10 +11,10 @@ import dagster as dg
 import pandas as pd
 
 from nba_precompute.phase3.contract import PHASE3_TABLES, Table
-from nba_precompute.tables import FAILURES
+from nba_precompute.tables import DEPENDENCY_CHECKS, FAILURES
 from nba_precompute.registry import ASSET_TABLES
 
-OUTPUT_TABLES: tuple[Table, ...] = (*ASSET_TABLES.values(), FAILURES)
+OUTPUT_TABLES: tuple[Table, ...] = (*ASSET_TABLES.values(), FAILURES, DEPENDENCY_CHECKS)
 
 
 class WarehouseError(RuntimeError):
@@ -39,9 +39,10 @@ class Warehouse(dg.ConfigurableResource):
 
     @abstractmethod
     def write_partitions(self, asset: str, dates: Sequence[dt.date], rows: pd.DataFrame,
-                         failures: pd.DataFrame, run_id: str) -> None:
-        """In one transaction: replace partitions `dates` of the asset's table with `rows` and
-        the asset's failure records of `dates` with `failures` (§2 Writes)."""
+                         failures: pd.DataFrame, run_id: str, verdicts: pd.DataFrame | None = None) -> None:
+        """In one transaction: replace partitions `dates` of the asset's table with `rows`, the
+        asset's failure records of `dates` with `failures` and its dependency verdicts of `dates`
+        with `verdicts` (DEPENDENCY_CHECKS columns but created_at; None = none) (§2 Writes, §5)."""
 
     @abstractmethod
     def replace_date_range(self, frames: dict[Table, pd.DataFrame], start: dt.date, end: dt.date) -> None:
@@ -76,3 +77,10 @@ def stamp(frame: pd.DataFrame, table: Table, created_at: pd.Timestamp, run_id: s
 
 def all_tables() -> tuple[Table, ...]:
     return (*PHASE3_TABLES, *OUTPUT_TABLES)
+
+
+def verdict_frame(verdicts: pd.DataFrame | None) -> pd.DataFrame:
+    """The verdicts to write (DEPENDENCY_CHECKS columns but created_at), empty when None."""
+    columns = [c for c in DEPENDENCY_CHECKS.column_names if c != "created_at"]
+    return pd.DataFrame(columns=columns) if verdicts is None else verdicts[columns]
+

@@ -34,10 +34,10 @@ from dagster_gcp import BigQueryResource
 from pydantic import Field
 
 from nba_precompute.phase3.contract import Table
-from nba_precompute.tables import FAILURES
 from nba_precompute.registry import ASSET_TABLES
+from nba_precompute.tables import DEPENDENCY_CHECKS, FAILURES
 from nba_precompute.warehouse import sql
-from nba_precompute.warehouse.base import OUTPUT_TABLES, Warehouse, WarehouseError, stamp
+from nba_precompute.warehouse.base import OUTPUT_TABLES, Warehouse, WarehouseError, stamp, verdict_frame
 
 CREDENTIALS_ENV = "NBA_PRECOMPUTE_GCP_CREDENTIALS"
 # Messages of BigQuery's transaction conflicts between concurrent writers of one table.
@@ -102,9 +102,15 @@ def is_conflict(exc: BaseException) -> bool:
     return any(marker in text for marker in CONFLICT_MARKERS)
 
 
-def transaction_script(asset: str, staging_rows: str, staging_failures: str, project: str) -> str:
-    """The one BigQuery script that replaces an asset's partitions and its failure rows."""
+def transaction_script(asset: str, staging_rows: str, staging_failures: str, project: str,
+                       staging_verdicts: str | None = None) -> str:
+    """The one BigQuery script that replaces an asset's partitions, its failure rows and (with
+    `staging_verdicts`) its dependency verdicts."""
     table = ASSET_TABLES[asset]
+    verdicts = [
+        sql.delete_dates(DEPENDENCY_CHECKS, "bigquery", "dates", project, processor=True),
+        sql.insert_from(DEPENDENCY_CHECKS, f"`{staging_verdicts}`", "bigquery", project),
+    ] if staging_verdicts else []
     return ";\n".join(
         [
             "BEGIN TRANSACTION",
@@ -112,6 +118,7 @@ def transaction_script(asset: str, staging_rows: str, staging_failures: str, pro
             sql.insert_from(table, f"`{staging_rows}`", "bigquery", project),
             sql.delete_dates(FAILURES, "bigquery", "dates", project, processor=True),
             sql.insert_from(FAILURES, f"`{staging_failures}`", "bigquery", project),
+            *verdicts,
             "COMMIT TRANSACTION",
         ]
     ) + ";"
@@ -196,7 +203,7 @@ class BigQueryWarehouse(Warehouse):
                     raise
                 _sleep(RETRY_BASE_SECONDS * 2 ** (attempt - 1) * (1 + random.random()))
 
-    def write_partitions(self, asset, dates, rows, failures, run_id) -> None:
+    def write_partitions(self, asset, dates, rows, failures, run_id, verdicts=None) -> None:
         from google.cloud import bigquery
 
         table = ASSET_TABLES[asset]
@@ -204,12 +211,15 @@ class BigQueryWarehouse(Warehouse):
         created_at = pd.Timestamp.now(tz="UTC")
         rows = stamp(rows, table, created_at)
         failures = stamp(failures, FAILURES, created_at, run_id=run_id)
+        verdicts = stamp(verdict_frame(verdicts), DEPENDENCY_CHECKS, created_at)
         suffix = uuid.uuid4().hex[:12]
         # Project and staging dataset are configuration (the launchpad can set them): validated
         # before they name anything, as they end up inside the transaction script's SQL.
         staging = f"{sql.project_id(self.project)}.{sql.identifier(self.staging_dataset)}"
         staging_rows = f"{staging}._stage_{asset}_{suffix}"
         staging_failures = f"{staging}._stage_{asset}_failures_{suffix}"
+        staging_verdicts = f"{staging}._stage_{asset}_verdicts_{suffix}"
+        staged = (staging_rows, staging_failures, staging_verdicts)
         params = [
             bigquery.ArrayQueryParameter("dates", "DATE", days),
             bigquery.ScalarQueryParameter("processor", "STRING", asset),
@@ -219,12 +229,13 @@ class BigQueryWarehouse(Warehouse):
             try:
                 self._load(client, rows, table, staging_rows)
                 self._load(client, failures, FAILURES, staging_failures)
-                self._run_transaction(client, transaction_script(asset, staging_rows, staging_failures, self.project),
-                                      params)
+                self._load(client, verdicts, DEPENDENCY_CHECKS, staging_verdicts)
+                script = transaction_script(asset, staging_rows, staging_failures, self.project, staging_verdicts)
+                self._run_transaction(client, script, params)
             except Exception as exc:
-                self._drop_staging(client, (staging_rows, staging_failures), quiet=True)
+                self._drop_staging(client, staged, quiet=True)
                 raise WarehouseError(f"writing {table.fqn} for {span} ({len(days)} date(s)) failed: {exc}") from exc
-            self._drop_staging(client, (staging_rows, staging_failures), quiet=False)
+            self._drop_staging(client, staged, quiet=False)
 
     @staticmethod
     def _drop_staging(client, tables: Sequence[str], quiet: bool) -> None:

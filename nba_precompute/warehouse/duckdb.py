@@ -26,10 +26,10 @@ from dagster_duckdb import DuckDBResource
 from pydantic import Field, PrivateAttr
 
 from nba_precompute.phase3.contract import Table
-from nba_precompute.tables import FAILURES
 from nba_precompute.registry import ASSET_TABLES
+from nba_precompute.tables import DEPENDENCY_CHECKS, FAILURES
 from nba_precompute.warehouse import sql
-from nba_precompute.warehouse.base import OUTPUT_TABLES, Warehouse, WarehouseError, stamp
+from nba_precompute.warehouse.base import OUTPUT_TABLES, Warehouse, WarehouseError, stamp, verdict_frame
 
 
 LOCK_TIMEOUT_ENV = "NBA_PRECOMPUTE_DUCKDB_LOCK_TIMEOUT"
@@ -156,22 +156,26 @@ class DuckDBWarehouse(Warehouse):
         with self._connect() as con:
             return con.execute(statement, params or []).df()
 
-    def write_partitions(self, asset, dates, rows, failures, run_id) -> None:
+    def write_partitions(self, asset, dates, rows, failures, run_id, verdicts=None) -> None:
         table = ASSET_TABLES[asset]
         created_at = pd.Timestamp.now(tz="UTC")
         rows = stamp(rows, table, created_at)
         failures = stamp(failures, FAILURES, created_at, run_id=run_id)
+        verdicts = stamp(verdict_frame(verdicts), DEPENDENCY_CHECKS, created_at)
         date_frame = pd.DataFrame({"d": pd.to_datetime(list(dates)).date})
         with self._connect() as con:
             con.register("_dates", date_frame)
             con.register("_rows", rows)
             con.register("_failures", failures)
+            con.register("_verdicts", verdicts)
             try:
                 con.execute("BEGIN TRANSACTION")
                 con.execute(sql.delete_dates(table, "duckdb", "_dates"))
                 con.execute(sql.insert_from(table, "_rows", "duckdb"))
                 con.execute(sql.delete_dates(FAILURES, "duckdb", "_dates", processor=True), [asset])
                 con.execute(sql.insert_from(FAILURES, "_failures", "duckdb"))
+                con.execute(sql.delete_dates(DEPENDENCY_CHECKS, "duckdb", "_dates", processor=True), [asset])
+                con.execute(sql.insert_from(DEPENDENCY_CHECKS, "_verdicts", "duckdb"))
                 con.execute("COMMIT")
             except Exception as exc:
                 con.execute("ROLLBACK")

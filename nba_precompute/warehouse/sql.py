@@ -10,7 +10,7 @@ import re
 
 from nba_precompute.phase3.contract import Table
 from nba_precompute.registry import DECLARATIONS
-from nba_precompute.tables import FAILURES
+from nba_precompute.tables import DEPENDENCY_CHECKS, FAILURES
 
 _TYPES = {
     "duckdb": {
@@ -30,6 +30,7 @@ _PROJECT = re.compile(r"^[a-z][a-z0-9\-]{4,28}[a-z0-9]$")
 CLUSTERING = {
     **{d.table.name: (d.entity,) for d in DECLARATIONS.values()},
     FAILURES.name: ("processor_name", "failure_category"),
+    DEPENDENCY_CHECKS.name: ("processor_name", "upstream_table"),
 }
 
 

@@ -41,6 +41,7 @@ from nba_precompute.phase3.contract import (
     UPCOMING_TEAM_GAME_CONTEXT as UTGC,
 )
 from nba_precompute.tables import MLFS, PCF, PDC, PSZA, TDZA
+from nba_precompute.dependencies import VERDICT_COLUMNS
 from nba_precompute.registry import ENTITY_COLUMN, output_columns
 from nba_precompute.warehouse.duckdb import DuckDBWarehouse
 
@@ -102,8 +103,17 @@ def rows(asset: str, counts: dict[dt.date, int]) -> pd.DataFrame:
     return pd.DataFrame(records, columns=columns, dtype=object)
 
 
-def dependency(asset: str, day: dt.date, clauses: list[tuple]) -> pd.DataFrame:
-    reason = "; ".join(missing_dependency_clause(t.fqn, day, found, need) for t, found, need in clauses)
+VERDICTS: list[dict] = []  # the failing dependency verdicts the hand-built failures stand for
+
+
+def dependency(asset: str, day: dt.date, clauses: list[tuple], reason: str | None = None) -> pd.DataFrame:
+    """A MISSING_DEPENDENCY date: its failing verdicts (written to precompute_dependency_checks)
+    and the prose reason (the spec's template unless `reason` rewords it)."""
+    for n, (t, found, need) in enumerate(clauses):
+        VERDICTS.append(dict(processor_name=asset, analysis_date=pd.Timestamp(day), rule_number=n + 1,
+                             upstream_table=t.fqn, kind="date_match", found=found, required=need, passed=False))
+    if reason is None:
+        reason = "; ".join(missing_dependency_clause(t.fqn, day, found, need) for t, found, need in clauses)
     return date_level_failures(asset, [day], Category.MISSING_DEPENDENCY, [reason])
 
 
@@ -119,7 +129,13 @@ def entity(asset: str, day: dt.date, category: Category, n: int) -> pd.DataFrame
                          category=category, reason="hand-built")
 
 
-def build_warehouse(path) -> DuckDBWarehouse:
+def build_warehouse(path, reason=None) -> DuckDBWarehouse:
+    """`reason(asset, day, clauses)`: an alternative wording of the dependency reasons."""
+    VERDICTS.clear()
+
+    def dep(asset, day, clauses):
+        return dependency(asset, day, clauses, None if reason is None else reason(asset, day, clauses))
+
     wh = DuckDBWarehouse(database=str(path))
     wh.ensure_tables()
     empty = {t: pd.DataFrame(columns=t.column_names) for t in PHASE3_TABLES}
@@ -141,29 +157,31 @@ def build_warehouse(path) -> DuckDBWarehouse:
         "pdc": (
             {d(2): 16, d(4): 16, d(5): 16, d(8): 16},
             [bootstrap("pdc"), entity("pdc", d(2), Category.STALE_DATA, 1),
-             dependency("pdc", d(7), [(PSZA, 0, 30)])],
+             dep("pdc", d(7), [(PSZA, 0, 30)])],
         ),
         "pcf": (
             {d(2): 16, d(6): 16},
             [bootstrap("pcf"),
-             dependency("pcf", d(4), [(UTGC, 0, 2)]),
-             dependency("pcf", d(5), [(TDZA, 20, 25)]),
-             dependency("pcf", d(7), [(PSZA, 0, 30)]),
-             dependency("pcf", d(8), [(UTGC, 0, 2)])],
+             dep("pcf", d(4), [(UTGC, 0, 2)]),
+             dep("pcf", d(5), [(TDZA, 20, 25)]),
+             dep("pcf", d(7), [(PSZA, 0, 30)]),
+             dep("pcf", d(8), [(UTGC, 0, 2)])],
         ),
         "mlfs": (
             {d(2): 16},
             [bootstrap("mlfs"),
-             dependency("mlfs", d(4), [(PCF, 0, 13)]),
-             dependency("mlfs", d(5), [(PCF, 0, 13), (TDZA, 20, 25)]),
-             dependency("mlfs", d(7), [(PDC, 0, 12), (PCF, 0, 13), (PSZA, 0, 100)]),
-             dependency("mlfs", d(8), [(PCF, 0, 13)])],
+             dep("mlfs", d(4), [(PCF, 0, 13)]),
+             dep("mlfs", d(5), [(PCF, 0, 13), (TDZA, 20, 25)]),
+             dep("mlfs", d(7), [(PDC, 0, 12), (PCF, 0, 13), (PSZA, 0, 100)]),
+             dep("mlfs", d(8), [(PCF, 0, 13)])],
         ),
     }
     dates = pd.date_range(START, END, freq="D").date
     for asset, (counts, failures) in writes.items():
         fails = pd.concat(failures, ignore_index=True)[FAILURE_COLUMNS]
-        wh.write_partitions(asset, dates, rows(asset, counts), fails, run_id="hand-built")
+        verdicts = pd.DataFrame([v for v in VERDICTS if v["processor_name"] == asset],
+                                columns=list(VERDICT_COLUMNS))
+        wh.write_partitions(asset, dates, rows(asset, counts), fails, run_id="hand-built", verdicts=verdicts)
     return wh
 
 

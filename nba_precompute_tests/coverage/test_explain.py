@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import pandas as pd
 
-from nba_precompute.coverage.explain import RESOLVED, Explainer, parse_clauses
+from nba_precompute.coverage.explain import RESOLVED, Clause, Explainer, clauses_of
 from nba_precompute.coverage.load import load_coverage
 from nba_precompute.registry import ASSET_NAMES as ASSETS
 
-from .conftest import END, START, d
+from .conftest import END, START, build_warehouse, d
 
 UTGC = "nba_analytics.upcoming_team_game_context"
 
@@ -24,17 +24,24 @@ def make(warehouse, with_warehouse: bool = True) -> Explainer:
     return Explainer(cov.frame, cov.calendar, warehouse if with_warehouse else None)
 
 
-def test_parse_clauses():
-    reason = (
-        "Missing nba_precompute.player_daily_cache for 2021-11-07 (0 rows, need 12); "
-        "Missing nba_analytics.upcoming_team_game_context for 2021-11-07 (3 rows, need 16)"
-    )
-    clauses = parse_clauses(reason)
+def test_the_clauses_are_the_stored_failing_verdicts_of_the_cell(warehouse):
+    cov = load_coverage(warehouse, START, END, ASSETS)
+    cell = cov.frame[(cov.frame["asset"] == "mlfs") & (cov.frame["date"] == pd.Timestamp(d(5)))].iloc[0]
+    clauses = clauses_of(cell.to_dict())
     assert [(c.table, c.date, c.found, c.required, c.asset) for c in clauses] == [
-        ("nba_precompute.player_daily_cache", pd.Timestamp("2021-11-07"), 0, 12, "pdc"),
-        (UTGC, pd.Timestamp("2021-11-07"), 3, 16, None),
+        ("nba_precompute.player_composite_factors", pd.Timestamp("2021-11-05"), 0, 13, "pcf"),
+        ("nba_precompute.team_defense_zone_analysis", pd.Timestamp("2021-11-05"), 20, 25, "tdza"),
     ]
-    assert parse_clauses(None) == [] and parse_clauses("Bootstrap period: day 3 of 14") == []
+    bootstrap = cov.frame[(cov.frame["asset"] == "psza") & (cov.frame["date"] == pd.Timestamp(d(1)))].iloc[0]
+    assert clauses_of(bootstrap.to_dict()) == []
+
+
+def test_rewording_the_reason_changes_no_root_cause(warehouse, tmp_path):
+    reworded = build_warehouse(tmp_path / "reworded.duckdb",
+                               reason=lambda asset, day, clauses: f"{asset} could not run: inputs were late")
+    for asset, day in [("pcf", 4), ("mlfs", 5), ("mlfs", 7), ("pcf", 8), ("mlfs", 8)]:
+        assert lines(make(reworded), asset, d(day)) == lines(make(warehouse), asset, d(day)), (asset, day)
+    assert "could not run" in make(reworded).cell("mlfs", d(5))["reason"]
 
 
 def test_phase3_end(warehouse):
@@ -74,9 +81,9 @@ def test_resolved_upstream_when_todays_warehouse_meets_the_rule(warehouse):
         f"mlfs 2021-11-08 <- pcf 2021-11-08 (DATE_FAILED: MISSING_DEPENDENCY) <- {UTGC} 2021-11-08 (0 rows, need 2) "
         f"{RESOLVED}"
     ]
-    assert ex.met_today("pcf", parse_clauses(f"Missing {UTGC} for 2021-11-08 (0 rows, need 2)")[0]) is True
+    assert ex.met_today("pcf", Clause(UTGC, pd.Timestamp("2021-11-08"), 0, 2)) is True
     # still unmet today: no mark
-    assert ex.met_today("pcf", parse_clauses(f"Missing {UTGC} for 2021-11-04 (0 rows, need 2)")[0]) is False
+    assert ex.met_today("pcf", Clause(UTGC, pd.Timestamp("2021-11-04"), 0, 2)) is False
     assert not any(RESOLVED in x for x in lines(ex, "mlfs", d(4)) + lines(ex, "mlfs", d(5)) + lines(ex, "mlfs", d(7)))
 
 

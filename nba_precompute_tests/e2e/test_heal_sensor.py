@@ -13,6 +13,7 @@ import pytest
 from nba_precompute.automation import HEAL_SENSOR, LAUNCHED_BY_TAG
 from nba_precompute.defs.automation import build_heal_sensor
 from nba_precompute.failures import missing_dependency_clause
+from nba_precompute.outcomes import FAILED_DEPENDENCIES
 from nba_precompute.registry import ASSET_TABLES
 
 
@@ -20,12 +21,18 @@ def d(day: int) -> str:
     return dt.date(2021, 11, day).isoformat()
 
 
-def missing(*assets: str, day: int) -> str:
-    return "; ".join(missing_dependency_clause(ASSET_TABLES[a].fqn, dt.date(2021, 11, day), 0, 10) for a in assets)
+def missing(*assets: str, day: int) -> dict:
+    """What the step records for a dependency failure: the prose reason and the failing verdicts' tables."""
+    tables = [ASSET_TABLES[a].fqn for a in assets]
+    return {"reason": "; ".join(missing_dependency_clause(t, dt.date(2021, 11, day), 0, 10) for t in tables),
+            "failed": tables}
 
 
-def outcome(inst, asset: str, day: int, passed: bool, category: str | None = None, reason: str | None = None):
+def outcome(inst, asset: str, day: int, passed: bool, category: str | None = None, reason: str | dict | None = None):
     meta = {"outcome": "COMPUTED" if passed else category or "MISSING_DEPENDENCY"}
+    if isinstance(reason, dict):
+        meta[FAILED_DEPENDENCIES] = dg.MetadataValue.json(reason["failed"])
+        reason = reason["reason"]
     if category:
         meta.update(failure_category=category, failure_reason=reason or "")
     inst.report_runless_asset_event(
@@ -110,3 +117,19 @@ def test_healed_downstream_is_not_requested_again(inst):
     materialize(inst, "mlfs", 9)  # healed (e.g. by a run that selected both) before the sensor looked
     requests, _ = evaluate(inst)
     assert requests == {}
+
+
+def test_healing_reads_the_verdicts_not_the_reason_text(inst):
+    """A reworded (or truncated) reason changes nothing: the failing verdicts' tables decide."""
+    reworded = {"reason": "upstream composite factors were not ready", "failed": [ASSET_TABLES["pcf"].fqn]}
+    outcome(inst, "mlfs", 9, False, "MISSING_DEPENDENCY", reworded)
+    # the prose names pcf's table, the verdicts name tdza's only: a pcf repair heals nothing
+    misleading = {"reason": missing("pcf", day=10)["reason"], "failed": [ASSET_TABLES["tdza"].fqn]}
+    outcome(inst, "mlfs", 10, False, "MISSING_DEPENDENCY", misleading)
+    materialize(inst, "pcf", 9)
+    materialize(inst, "pcf", 10)
+
+    requests, _ = evaluate(inst)
+
+    assert set(requests) == {(d(9), ("mlfs",))}
+

@@ -9,7 +9,7 @@ import duckdb
 import pytest
 
 from nba_precompute.phase3.contract import PHASE3_TABLES, Table
-from nba_precompute.tables import FAILURES, MLFS, PCF, PDC, PSZA, TDZA
+from nba_precompute.tables import DEPENDENCY_CHECKS, FAILURES, MLFS, PCF, PDC, PSZA, TDZA
 from nba_precompute.registry import ASSET_TABLES
 from nba_precompute.warehouse import sql
 from nba_precompute.warehouse.base import OUTPUT_TABLES, all_tables
@@ -83,6 +83,7 @@ EXPECTED_CLUSTERING = {
     PCF: "player_lookup",
     MLFS: "player_lookup",
     FAILURES: "processor_name, failure_category",
+    DEPENDENCY_CHECKS: "processor_name, upstream_table",
 }
 
 
