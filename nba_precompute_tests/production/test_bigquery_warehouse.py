@@ -25,7 +25,7 @@ from google.api_core.exceptions import BadRequest, NotFound
 from google.cloud import bigquery
 
 from nba_precompute.failures import FAILURE_COLUMNS
-from nba_precompute.tables import FAILURES, PCF
+from nba_precompute.tables import DEPENDENCY_CHECKS, FAILURES, PCF
 from nba_precompute.registry import ASSET_TABLES, ENTITY_COLUMN, output_columns
 from nba_precompute.warehouse import WarehouseError
 from nba_precompute.warehouse import bigquery as bq_module
@@ -145,15 +145,17 @@ def write(wh, client=None):
 
 # --- partition writes ------------------------------------------------------------------------------
 
-def test_a_partition_write_is_two_load_jobs_one_transaction_and_two_staging_deletes(wh, client):
+def test_a_partition_write_is_three_load_jobs_one_transaction_and_three_staging_deletes(wh, client):
     write(wh)
 
-    assert client.kinds() == ["load", "load", "query", "delete_table", "delete_table"]
-    (_, rows, rows_dest, rows_cfg), (_, fails, fails_dest, fails_cfg) = client.of("load")
+    assert client.kinds() == ["load", "load", "load", "query", "delete_table", "delete_table", "delete_table"]
+    (_, rows, rows_dest, rows_cfg), (_, fails, fails_dest, fails_cfg), (_, verdicts, verdicts_dest, _) = client.of("load")
     assert rows_dest.startswith(f"{PROJECT}.nba_processing._stage_pcf_")
     assert fails_dest.startswith(f"{PROJECT}.nba_processing._stage_pcf_failures_")
-    assert rows_dest != fails_dest
-    assert [c[1] for c in client.of("delete_table")] == [rows_dest, fails_dest]
+    assert verdicts_dest.startswith(f"{PROJECT}.nba_processing._stage_pcf_verdicts_")
+    assert len({rows_dest, fails_dest, verdicts_dest}) == 3
+    assert [c[1] for c in client.of("delete_table")] == [rows_dest, fails_dest, verdicts_dest]
+    assert list(verdicts.columns) == DEPENDENCY_CHECKS.column_names and verdicts.empty
     assert all(c[2] is True for c in client.of("delete_table"))
     assert len(rows) == 2 and len(fails) == 1
 
@@ -161,7 +163,7 @@ def test_a_partition_write_is_two_load_jobs_one_transaction_and_two_staging_dele
 def test_load_jobs_have_an_explicit_schema_with_date_and_truncate_the_staging_table(wh, client):
     write(wh)
 
-    (_, _, _, rows_cfg), (_, _, _, fails_cfg) = client.of("load")
+    (_, _, _, rows_cfg), (_, _, _, fails_cfg), _ = client.of("load")
     for config, table in ((rows_cfg, PCF), (fails_cfg, FAILURES)):
         assert isinstance(config, bigquery.LoadJobConfig)
         assert config.write_disposition == "WRITE_TRUNCATE"
@@ -177,7 +179,7 @@ def test_load_jobs_have_an_explicit_schema_with_date_and_truncate_the_staging_ta
 def test_date_columns_are_loaded_as_date_objects_not_datetime64(wh, client):
     write(wh)
 
-    (_, rows, _, _), (_, fails, _, _) = client.of("load")
+    (_, rows, _, _), (_, fails, _, _), _ = client.of("load")
     for frame, columns in ((rows, ["analysis_date", "game_date"]), (fails, ["analysis_date"])):
         for column in columns:
             assert frame[column].dtype == object, column
@@ -192,8 +194,8 @@ def test_the_transaction_replaces_the_dates_with_an_array_of_date_parameter(wh, 
     write(wh)
 
     (_, script, config) = client.of("query")[0]
-    (_, _, rows_dest, _), (_, _, fails_dest, _) = client.of("load")
-    assert script == transaction_script("pcf", rows_dest, fails_dest, PROJECT)
+    (_, _, rows_dest, _), (_, _, fails_dest, _), (_, _, verdicts_dest, _) = client.of("load")
+    assert script == transaction_script("pcf", rows_dest, fails_dest, PROJECT, verdicts_dest)
     params = {p.name: p for p in config.query_parameters}
     assert isinstance(params["dates"], bigquery.ArrayQueryParameter)
     assert params["dates"].array_type == "DATE"
@@ -201,7 +203,7 @@ def test_the_transaction_replaces_the_dates_with_an_array_of_date_parameter(wh, 
     assert all(type(v) is dt.date for v in params["dates"].values)
     assert params["processor"].type_ == "STRING" and params["processor"].value == "pcf"
     assert [type(t).__name__ for t in sqlglot.parse(script, read="bigquery")] == [
-        "Transaction", "Delete", "Insert", "Delete", "Insert", "Commit"]
+        "Transaction", "Delete", "Insert", "Delete", "Insert", "Delete", "Insert", "Commit"]
 
 
 @pytest.mark.parametrize("stage", ["first load", "second load", "transaction"])
@@ -221,8 +223,8 @@ def test_staging_tables_are_deleted_when_any_step_fails(wh, client, stage):
         "writing nba_precompute.player_composite_factors for 2021-11-08..2021-11-10 (2 date(s)) failed: ")
     assert "something broke" in str(err.value)
     deleted = [c[1] for c in client.of("delete_table")]
-    assert len(deleted) == 2 and deleted[0].startswith(f"{PROJECT}.nba_processing._stage_pcf_")
-    assert client.kinds()[-2:] == ["delete_table", "delete_table"]
+    assert len(deleted) == 3 and deleted[0].startswith(f"{PROJECT}.nba_processing._stage_pcf_")
+    assert client.kinds()[-3:] == ["delete_table", "delete_table", "delete_table"]
     assert len(client.of("query")) == (1 if stage == "transaction" else 0)
 
 
@@ -241,8 +243,8 @@ def test_a_transaction_aborted_by_a_concurrent_writer_is_retried(wh, client):
 
     write(wh)
 
-    assert client.kinds() == ["load", "load", "query", "sleep", "query", "sleep", "query", "delete_table",
-                              "delete_table"]
+    assert client.kinds() == ["load", "load", "load", "query", "sleep", "query", "sleep", "query", "delete_table",
+                              "delete_table", "delete_table"]
     scripts = {c[1] for c in client.of("query")}
     assert len(scripts) == 1  # the same script against the same staging tables
     sleeps = [c[1] for c in client.of("sleep")]
@@ -257,7 +259,7 @@ def test_conflicts_beyond_the_retry_budget_fail_clearly(wh, client):
         write(wh)
 
     assert len(client.of("query")) == bq_module.TRANSACTION_ATTEMPTS
-    assert len(client.of("delete_table")) == 2
+    assert len(client.of("delete_table")) == 3
 
 
 def test_other_errors_are_not_retried(wh, client):
@@ -270,7 +272,7 @@ def test_other_errors_are_not_retried(wh, client):
 def test_an_empty_write_still_replaces_the_dates(wh, client):
     wh.write_partitions("pcf", [D1], pcf_rows([]), failure_rows([]), run_id="r")
 
-    (_, rows, _, _), (_, fails, _, _) = client.of("load")
+    (_, rows, _, _), (_, fails, _, _), _ = client.of("load")
     assert rows.empty and fails.empty and list(rows.columns) == PCF.column_names
     params = {p.name: p for p in client.of("query")[0][2].query_parameters}
     assert params["dates"].values == [D1]
@@ -424,6 +426,6 @@ def test_rows_keep_the_asset_table_column_order(wh, client):
     shuffled = pcf_rows([(D1, "a")])
     shuffled = shuffled[list(reversed(shuffled.columns))]
     wh.write_partitions("pcf", [D1], shuffled, failure_rows([]), run_id="r")
-    (_, rows, _, _), _ = client.of("load")
+    (_, rows, _, _), *_ = client.of("load")
     assert list(rows.columns) == PCF.column_names
     assert ENTITY_COLUMN["pcf"] in rows.columns and ASSET_TABLES["pcf"] is PCF

@@ -20,7 +20,7 @@ from sqlglot import exp
 
 from nba_precompute.failures import FAILURE_COLUMNS
 from nba_precompute.phase3.contract import PHASE3_TABLES
-from nba_precompute.tables import FAILURES, PSZA
+from nba_precompute.tables import DEPENDENCY_CHECKS, FAILURES, PSZA
 from nba_precompute.registry import ASSET_TABLES, ENTITY_COLUMN, output_columns
 from nba_precompute.warehouse import sql
 from nba_precompute.warehouse.base import OUTPUT_TABLES, all_tables, stamp
@@ -102,12 +102,13 @@ def every_bigquery_statement() -> list[tuple[str, str]]:
         ]
     for table in OUTPUT_TABLES:
         out.append((f"delete_dates[{table.name}]",
-                    sql.delete_dates(table, "bigquery", "dates", PROJECT, processor=table is FAILURES)))
+                    sql.delete_dates(table, "bigquery", "dates", PROJECT, processor=table in (FAILURES, DEPENDENCY_CHECKS))))
     for dataset in dict.fromkeys(t.dataset for t in all_tables()):
         out.append((f"create_schema[{dataset}]", sql.create_schema(dataset, "bigquery", PROJECT)))
     for asset in ASSET_TABLES:
         out.append((f"transaction_script[{asset}]", transaction_script(
-            asset, f"{PROJECT}.nba_processing._stage_{asset}_1", f"{PROJECT}.nba_processing._stage_{asset}_f_1", PROJECT)))
+            asset, f"{PROJECT}.nba_processing._stage_{asset}_1", f"{PROJECT}.nba_processing._stage_{asset}_f_1", PROJECT,
+            f"{PROJECT}.nba_processing._stage_{asset}_v_1")))
     out.append(("ddl_script", BigQueryWarehouse(project=PROJECT).ddl_script()))
     return out
 
