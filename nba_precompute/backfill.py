@@ -24,13 +24,14 @@ import pandas as pd
 
 from nba_precompute import progress
 from nba_precompute.automation import LAUNCHED_BY_TAG
+from nba_precompute.failures import DATE_LEVEL, categories_where
 from nba_precompute.instance import get_instance, initialize_pools
 from nba_precompute.registry import ASSET_NAMES
 
-EXPECTED_CATEGORIES = {"BOOTSTRAP_PERIOD", "MISSING_DEPENDENCY"}
+EXPECTED_CATEGORIES = categories_where(lambda c: c.expected)
 # Which process executes a CLI run, so a later backfill can tell a live run from an orphan.
 HOST_TAG, PID_TAG = "nba_precompute/host", "nba_precompute/pid"
-RETRYABLE = {"MISSING_DEPENDENCY", "PROCESSING_ERROR"}  # can_retry categories of date-level failures
+RETRYABLE = categories_where(lambda c: c.date_level and c.can_retry)  # date-level failures worth a rerun
 
 
 @dataclass(frozen=True)
@@ -237,7 +238,7 @@ def unexpected_failures(warehouse, start: dt.date, end: dt.date, assets: list[st
     from nba_precompute.coverage.load import read_failures
 
     failures = read_failures(warehouse, start, end)
-    date_level = failures[(failures["entity_id"] == "DATE_LEVEL") & failures["processor_name"].isin(assets)]
+    date_level = failures[(failures["entity_id"] == DATE_LEVEL) & failures["processor_name"].isin(assets)]
     return date_level[~date_level["failure_category"].isin(EXPECTED_CATEGORIES)]
 
 

@@ -33,6 +33,12 @@ class Category(str, Enum):
     def date_level(self) -> bool:
         return self in _DATE_LEVEL
 
+    @property
+    def expected(self) -> bool:
+        """A date-level outcome the data explains (not a defect of the run): it fails the date's
+        check with WARN and does not fail the run."""
+        return self in _EXPECTED
+
     def is_value(self, value) -> bool:
         """Whether `value` (a category string read back from storage or metadata) is this one."""
         return value == self.value
@@ -40,6 +46,12 @@ class Category(str, Enum):
 
 _RETRYABLE = {Category.MISSING_DEPENDENCY, Category.PROCESSING_ERROR, Category.MISSING_DATA}
 _DATE_LEVEL = {Category.MISSING_DEPENDENCY, Category.BOOTSTRAP_PERIOD, Category.PROCESSING_ERROR}
+_EXPECTED = {Category.MISSING_DEPENDENCY, Category.BOOTSTRAP_PERIOD}
+
+
+def categories_where(predicate) -> set[str]:
+    """The category strings whose Category satisfies `predicate` (e.g. lambda c: c.can_retry)."""
+    return {c.value for c in Category if predicate(c)}
 
 # The columns a pure function returns; the writer adds run_id and created_at.
 FAILURE_COLUMNS = [

@@ -22,37 +22,31 @@ Selecting a subset of the five (in the UI or with --assets) runs only those. Dag
 nothing else: the outputs are skippable and never yielded.
 """
 
-from collections import Counter, defaultdict, namedtuple
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
 import dagster as dg
 import pandas as pd
 from dagster._core.definitions.asset_checks.asset_check_evaluation import AssetCheckEvaluation
 
-from nba_precompute import progress
+from nba_precompute import outcomes, progress, registry
 from nba_precompute.checks.rules import evaluate_range_result
 from nba_precompute.dependencies import verdict_records
 from nba_precompute.failures import DATE_LEVEL
-from nba_precompute.outcomes import DATE_OUTCOME_CHECK, FAILED_DEPENDENCIES
+from nba_precompute.outcomes import DATE_OUTCOME_CHECK, FAILED_DEPENDENCIES, CheckRow
 from nba_precompute.partitions import daily_partitions
 from nba_precompute.phase3.contract import SCHEDULE
 from nba_precompute.phase3.specs import asset_key, column_schema
 from nba_precompute.pipeline import (
-    COMPUTED,
-    NO_GAMES,
-    OFF_SEASON,
     RangeResult,
     materialize_range,
 )
 from nba_precompute.resources import WAREHOUSE_POOL, storage_kind
 from nba_precompute.season import SeasonCalendar, to_datetime
-from nba_precompute import registry
 from nba_precompute.registry import ASSET_NAMES
 
 from nba_precompute.warehouse import Warehouse
 
-MATERIALIZED_OUTCOMES = {COMPUTED, OFF_SEASON, NO_GAMES}
-EXPECTED_DATE_FAILURES = {"BOOTSTRAP_PERIOD", "MISSING_DEPENDENCY"}
 
 
 def partition_dates(context: dg.AssetExecutionContext) -> pd.DatetimeIndex:
@@ -63,7 +57,6 @@ def partition_dates(context: dg.AssetExecutionContext) -> pd.DatetimeIndex:
 # --- metadata ---------------------------------------------------------------------------------
 # A season is ~870 (asset, date) pairs: the per-date metadata is built from plain tuples grouped
 # in one pass, because pandas filtering per date cost more than writing the events.
-CheckRow = namedtuple("CheckRow", "check applicable passed severity detail")
 
 
 def _grouped(frame: pd.DataFrame | None, columns: list[str], row=None) -> dict[pd.Timestamp, list]:
@@ -151,59 +144,36 @@ class Phase4Run:
             checks = evaluate_range_result(result, slate_sizes=slate)
             self._report(asset, result, checks)
         for date, why in sorted(blocked.items()):
-            self._check(asset, date, False, dg.AssetCheckSeverity.ERROR, {"outcome": "BLOCKED", "blocked_by": why})
+            self._log_check(outcomes.blocked(asset, date, why))
         progress.report(asset, len(self.dates), finished=True)
         return result
 
     def _report(self, asset: str, result: RangeResult, checks: pd.DataFrame) -> None:
+        """Log what the outcome policy decides for each date (outcomes.decide)."""
         by_date = _grouped(checks, list(CheckRow._fields), CheckRow)
         metadata = date_metadata(result)
         for date, outcome in zip(result.days["analysis_date"], result.days["outcome"]):
-            meta = metadata[date]
-            if outcome in MATERIALIZED_OUTCOMES:
-                self.context.log_event(dg.AssetMaterialization(asset_key=asset, partition=_key(date), metadata=meta))
-            results = by_date.get(date, [])
-            failing = [r for r in results if r.applicable and not r.passed]
-            error = [r for r in failing if r.severity == "ERROR"]
-            check_meta = {k: v for k, v in meta.items() if k in ("outcome", "failure_category", "failure_reason", FAILED_DEPENDENCIES)}
-            check_meta.update(_check_metadata(results))
-            date_failed = outcome not in MATERIALIZED_OUTCOMES
-            unexpected = date_failed and outcome not in EXPECTED_DATE_FAILURES
-            # WARN-level §8 results (row minimum, constant features) stay in the metadata: they
-            # describe the data, not a broken partition, and would fail nearly every mlfs date
-            # (player_status is always "available" upstream, so f10 is constant).
-            check_meta["warnings"] = len(failing) - len(error)
-            passed = not error and not date_failed
-            severity = dg.AssetCheckSeverity.ERROR if error or unexpected or passed else dg.AssetCheckSeverity.WARN
-            self._check(asset, date, passed, severity, check_meta)
-            if error:
-                self.blocked.setdefault(date, f"{asset} {_key(date)} failed ERROR check(s) {', '.join(r.check for r in error)}")
-                self.errors.append(f"{asset} {_key(date)}: " + "; ".join(str(r.detail) for r in error))
+            decided = outcomes.decide(asset, date, outcome, by_date.get(date, []), metadata[date])
+            if decided.materialize:
+                self.context.log_event(dg.AssetMaterialization(asset_key=asset, partition=_key(date), metadata=metadata[date]))
+            self._log_check(decided)
+            if decided.blocks:
+                self.blocked.setdefault(date, decided.blocks)
+            if decided.error:
+                self.errors.append(decided.error)
 
-    def _check(self, asset, date, passed, severity, meta) -> None:
+    def _log_check(self, decided: outcomes.DateOutcome) -> None:
         self.context.log_event(
             AssetCheckEvaluation(
-                asset_key=dg.AssetKey(asset), check_name=DATE_OUTCOME_CHECK, passed=passed,
-                severity=severity, partition=_key(date), metadata=meta,
+                asset_key=dg.AssetKey(decided.asset), check_name=DATE_OUTCOME_CHECK, passed=decided.passed,
+                severity=dg.AssetCheckSeverity(decided.severity), partition=_key(decided.date),
+                metadata=decided.check_metadata,
             )
         )
 
 
 def _key(date) -> str:
     return pd.Timestamp(date).strftime("%Y-%m-%d")
-
-
-def _check_metadata(results: list[CheckRow]) -> dict:
-    """Every §8 result of a date: the passing checks in one entry, each other one with its detail
-    (compact, because it is serialized into one event per (asset, date))."""
-    meta, passed = {}, []
-    for r in results:
-        if r.applicable and r.passed:
-            passed.append(r.check)
-        else:
-            meta[r.check] = ("N/A" if not r.applicable else f"FAIL ({r.severity})") + (f": {r.detail}" if r.detail else "")
-    meta["passed"] = ", ".join(passed)
-    return meta
 
 
 # --- definitions ------------------------------------------------------------------------------
