@@ -20,7 +20,7 @@ materializes never triggers healing by itself.
 Why a sensor rather than a declarative AutomationCondition (`any_deps_updated & missing`): every
 date-failed partition is "missing", so the condition would also re-request partitions that
 failed for another reason (bootstrap, another upstream) whenever any upstream of that date is
-re-materialized, e.g. after every backfill. The failure reason recorded by the step says exactly
+re-materialized, e.g. after every backfill. The failing dependency verdicts recorded by the step say exactly
 which upstream a date failed for.
 
 NBA_PRECOMPUTE_HEAL_INTERVAL_SECONDS sets the minimum interval between evaluations (default 30).
