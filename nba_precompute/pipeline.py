@@ -69,6 +69,15 @@ def read_inputs(asset: str, calendar: SeasonCalendar, dates: pd.DatetimeIndex, r
     return inputs
 
 
+def evaluate_dependencies(asset: str, calendar: SeasonCalendar, days: pd.DataFrame, read: Reader
+                          ) -> tuple[dict[str, pd.DataFrame], pd.DataFrame]:
+    """Step 4 for the dates `plan` left open: the inputs read once and every rule's verdict.
+    The dry run (backfill/planning.py) calls this same function."""
+    pending = days[days["outcome"].isna()]
+    inputs = read_inputs(asset, calendar, pd.DatetimeIndex(pending["analysis_date"]), read)
+    return inputs, dependencies.evaluate(registry.get(asset).rules, pending, inputs, calendar)
+
+
 # --- the whole flow ---------------------------------------------------------------------------
 @dataclass
 class RangeResult:
@@ -111,12 +120,11 @@ def materialize_range(asset: str, calendar: SeasonCalendar, dates, read: Reader)
     max_processed_at: dict[str, str] = {}
     error = None
     if len(pending):
-        inputs = read_inputs(asset, calendar, pd.DatetimeIndex(pending["analysis_date"]), read)
+        inputs, verdicts = evaluate_dependencies(asset, calendar, days, read)
         max_processed_at = {
             fqn: str(frame["processed_at"].max()) for fqn, frame in inputs.items()
             if "processed_at" in frame.columns and len(frame)
         }
-        verdicts = dependencies.evaluate(spec.rules, pending, inputs, calendar)
         if UPCG.fqn in inputs:  # N(D), for the slate-relative row minimum of the checks
             days["slate"] = dependencies.slate_sizes(inputs[UPCG.fqn], pd.DatetimeIndex(days["analysis_date"]))
         reasons = dependencies.failure_reasons(verdicts)

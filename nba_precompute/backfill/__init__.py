@@ -1,0 +1,72 @@
+"""`nba-precompute backfill`: ranged runs through the real Dagster instance ($DAGSTER_HOME).
+
+A backfill is planned as a few ranged runs (one per --chunk-days block, and with --only one per
+block of dates that need the same assets), each executed in process against the instance, so
+the runs appear in the Dagster UI exactly like those launched there. It ends with the coverage
+table of the range and exits non-zero when a date ended with an unexpected date-level failure
+(a category that is not `expected`, failures.py) or a run failed (a processing error or a
+failing ERROR check).
+
+Modules: planning.py (runs, --only, what the dry run foresees), launch.py (in-process runs,
+progress), housekeeping.py (pool row, orphaned runs), report.py (what is printed).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+import time
+from typing import TextIO
+
+from nba_precompute.backfill.housekeeping import fail_orphaned_runs, prepare_instance
+from nba_precompute.backfill.launch import HOST_TAG, PID_TAG, ProgressPrinter, execute
+from nba_precompute.backfill.planning import PlannedRun, dates_needing_work, foresee, plan_runs
+from nba_precompute.backfill.report import dry_run_report, print_unexpected, unexpected_failures
+from nba_precompute.instance import get_instance
+from nba_precompute.registry import ASSET_NAMES
+
+__all__ = [
+    "HOST_TAG", "PID_TAG", "PlannedRun", "ProgressPrinter", "execute", "fail_orphaned_runs", "plan_runs",
+    "run_backfill",
+]
+
+
+def run_backfill(start: dt.date, end: dt.date, assets: list[str] | None = None, *, only: set[str] | None = None,
+                 dry_run: bool = False, chunk_days: int | None = None, warehouse=None,
+                 report: bool = True, out: TextIO | None = None) -> int:
+    from nba_precompute.resources import warehouse_from_env
+
+    assets = list(assets or ASSET_NAMES)
+    out = out or sys.stdout
+    if end < start:
+        print(f"error: --end {end} is before --start {start}", file=sys.stderr)
+        return 2
+    warehouse = warehouse or warehouse_from_env()
+    needed = dates_needing_work(warehouse, start, end, assets, only) if only else None
+    runs = plan_runs(start, end, assets, chunk_days, needed)
+    if dry_run:
+        dry_run_report(runs, foresee(warehouse, runs), out)
+        return 0
+    if not runs:
+        print("nothing to do: no date in the range needs work", file=out)
+        return 0
+    instance = get_instance()
+    for run_id in prepare_instance(instance):
+        print(f"marked run {run_id} FAILURE: the backfill process that ran it is gone", file=out)
+    t0 = time.perf_counter()
+    printer = ProgressPrinter(sum(r.dates * len(r.assets) for r in runs), sys.stderr)
+    results = execute(runs, instance, out, printer)
+    printer.close()
+    elapsed = time.perf_counter() - t0
+    failed_runs = [r.run_id for r in results if not r.success]
+    print(f"backfill {start}..{end}: {len(results)} run(s) in {elapsed:.1f}s"
+          + (f", {len(failed_runs)} FAILED: {', '.join(failed_runs)}" if failed_runs else ""), file=out)
+    if report:
+        from nba_precompute.coverage import report as coverage_report
+        from nba_precompute.coverage.load import load_coverage
+
+        cov = load_coverage(warehouse, start, end, assets, instance=instance)
+        out.write(coverage_report.render(cov, "table", False, False))
+    unexpected = unexpected_failures(warehouse, start, end, assets)
+    print_unexpected(unexpected, out)
+    return 1 if failed_runs or len(unexpected) else 0
