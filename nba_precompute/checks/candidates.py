@@ -20,7 +20,7 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
-from nba_precompute.checks.config import SLATE_ASSETS
+from nba_precompute.checks.partition import slate_based
 from nba_precompute.dependencies import slate_sizes as _slate_sizes
 from nba_precompute.features.slate import slate
 from nba_precompute.features.windows import played_games
@@ -56,7 +56,7 @@ def candidates_for(asset: str, inputs: dict[str, pd.DataFrame], calendar: Season
     dates = to_dates(dates)
     table, _ = CANDIDATE_INPUTS[asset]
     frame = inputs[table.fqn]
-    if asset in SLATE_ASSETS:
+    if slate_based(asset):
         cal = calendar.frame(dates)
         game_dates = cal.loc[cal["is_game_date"], "analysis_date"]
         if not len(game_dates) or not len(frame):

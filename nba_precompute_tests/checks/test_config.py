@@ -133,7 +133,7 @@ def test_override_through_the_environment(tmp_path, monkeypatch):
     assert cfg.non_constant_features.columns["pcf"] == ("fatigue_score",)  # a list replaces
     assert len(cfg.non_constant_features.columns["mlfs"]) == 23
     # and the checks read it
-    from nba_precompute.checks.rules import evaluate_checks
+    from nba_precompute.checks.evaluate import evaluate_checks
     from nba_precompute_tests.checks.builders import D, failures, pcf_rows
 
     res = evaluate_checks("pcf", [D], pcf_rows(names=["a"], fatigue_score=[110]), failures())
