@@ -185,7 +185,7 @@ def test_a_bad_deployment_file_is_a_clear_error(tmp_path, monkeypatch, text, mes
     monkeypatch.setenv(ENV_VAR, str(path))
     with pytest.raises(ChecksConfigError, match=message) as info:
         load_config()
-    assert "deploy-checks.yaml" in str(info.value)
+    assert "deploy-checks.yaml" in str(info.value) and "\n" not in str(info.value)
 
 
 def test_an_empty_override_keeps_the_defaults(tmp_path):
