@@ -30,7 +30,6 @@ import pandas as pd
 from nba_precompute.checks.config import ChecksConfig, Severity, load_config
 from nba_precompute.checks.partition import Partition
 from nba_precompute.checks.registry import checks_for
-from nba_precompute.checks.rules import result_frame
 from nba_precompute.checks.text import plain
 
 RESULT_COLUMNS = ["asset", "analysis_date", "check", "severity", "passed", "applicable", "detail", "observed",
