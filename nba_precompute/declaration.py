@@ -32,7 +32,7 @@ class AssetDeclaration:
     slate_based: rows only on game dates, for the slate of D
     compute:     inputs by table fqn, calendar, dates -> FeatureResult
     rules:       its dependency rules (§5)
-    checks:      the §8 checks it gets beyond the common ones (checks/config.py)
+    checks:      the §8 checks it gets beyond the common ones (checks/registry.py)
     candidates:  the Phase 3 table an audit derives its candidates from (checks/candidates.py)
     description: the Dagster asset description
     """

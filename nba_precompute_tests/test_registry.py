@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from nba_precompute import registry
-from nba_precompute.checks.config import CHECK_NAMES
+from nba_precompute.checks.registry import CHECK_NAMES
 from nba_precompute.checks.candidates import CANDIDATE_INPUTS
 from nba_precompute.tables import MLFS, PCF, PDC, PSZA, TDZA
 from nba_precompute.warehouse.sql import CLUSTERING

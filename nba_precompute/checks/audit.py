@@ -2,7 +2,7 @@
 
 `audit` reads, for a date range, each asset's stored rows and failure rows, the schedule (for
 the season calendar) and the Phase 3 tables that define the candidates and slate sizes, then
-evaluates the §8 checks (rules.evaluate_checks). Only dates that can hold data are checked:
+evaluates the §8 checks (evaluate.evaluate_checks). Only dates that can hold data are checked:
 every date of a season window for psza and tdza, every game date for pdc, pcf and mlfs.
 Candidates are known for the dates past the bootstrap period (entity_accounting applies there
 unless a DATE_LEVEL failure is stored).
@@ -24,18 +24,19 @@ import numpy as np
 import pandas as pd
 
 from nba_precompute.checks.candidates import candidates_for, read_candidate_inputs, slate_sizes_for
-from nba_precompute.checks.config import CHECK_NAMES, OUTCOME_CONSISTENT, SLATE_ASSETS, ChecksConfig, load_config
-from nba_precompute.checks.rules import (
+from nba_precompute.checks.config import ChecksConfig, load_config
+from nba_precompute.checks.evaluate import (
     FAIL,
     NOT_APPLICABLE,
-    NOTHING_STORED,
     PASS,
     RESULT_COLUMNS,
-    _empty_results,
+    empty_results,
     evaluate_checks,
     failed,
     result_labels,
 )
+from nba_precompute.checks.partition import slate_based
+from nba_precompute.checks.registry import CHECK_NAMES
 from nba_precompute.phase3.contract import SCHEDULE, UPCOMING_PLAYER_GAME_CONTEXT as UPCG, Table
 from nba_precompute.season import SeasonCalendar
 from nba_precompute.registry import ASSET_NAMES, ASSET_TABLES
@@ -44,7 +45,7 @@ from nba_precompute.tables import FAILURES
 
 def audit(warehouse, start: dt.date, end: dt.date, assets: Sequence[str] = ASSET_NAMES,
           config: ChecksConfig | None = None) -> pd.DataFrame:
-    """The check results (rules.RESULT_COLUMNS) of `assets` for every checkable date in [start, end]."""
+    """The check results (evaluate.RESULT_COLUMNS) of `assets` for every checkable date in [start, end]."""
     config = config or load_config()
     assets = [a for a in ASSET_NAMES if a in set(assets)]  # dependency order
     calendar = SeasonCalendar(warehouse.read_required(SCHEDULE))
@@ -52,18 +53,18 @@ def audit(warehouse, start: dt.date, end: dt.date, assets: Sequence[str] = ASSET
 
     checked: dict[str, pd.DataFrame] = {}
     for asset in assets:
-        eligible = cal["in_season"] & (cal["is_game_date"] if asset in SLATE_ASSETS else True)
+        eligible = cal["in_season"] & (cal["is_game_date"] if slate_based(asset) else True)
         if eligible.any():
             checked[asset] = cal[eligible]
     if not checked:
-        return _empty_results()
+        return empty_results()
 
     failures = _read_optional(warehouse, FAILURES, start, end)
     candidate_dates = {a: pd.DatetimeIndex(c.loc[~c["bootstrap"], "analysis_date"]) for a, c in checked.items()}
     needing = [a for a in checked if len(candidate_dates[a])]
     all_candidate_dates = pd.DatetimeIndex(sorted({d for a in needing for d in candidate_dates[a]}))
     inputs = read_candidate_inputs(needing, calendar, all_candidate_dates, warehouse.read_required)
-    needs_slate = [a for a in checked if a in SLATE_ASSETS or config.row_minimum.row_min[a].needs_slate]
+    needs_slate = [a for a in checked if slate_based(a) or config.row_minimum.row_min[a].needs_slate]
     upcg = warehouse.read_required(UPCG, start, end) if needs_slate else None  # N(D) for ROW_MIN
 
     results = []
@@ -126,7 +127,7 @@ def format_report(results: pd.DataFrame, start, end, assets: Sequence[str]) -> s
     else:
         lines.append("No check failed.")
         lines.append("")
-    nothing = results[(results["check"] == OUTCOME_CONSISTENT) & (results["detail"] == NOTHING_STORED)]
+    nothing = results[nothing_stored(results)]
     if len(nothing):
         lines.append("Nothing stored (no row, no failure: not materialized?) on:")
         for asset, group in nothing.groupby("asset", sort=False):
@@ -139,6 +140,13 @@ def format_report(results: pd.DataFrame, start, end, assets: Sequence[str]) -> s
     lines.append(f"Result: FAIL ({n_err} ERROR check result{'s' if n_err != 1 else ''} failed)" if n_err else
                  "Result: OK (no ERROR check failed" + (f"; {n_warn} warnings)" if n_warn else ")"))
     return "\n".join(lines)
+
+
+def nothing_stored(results: pd.DataFrame) -> pd.Series:
+    """Mask of the outcome_consistent results of dates with no row and no failure row at all."""
+    counts = ("rows", "entity_failures", "date_level_failures")
+    return (results["check"] == "outcome_consistent") & results["measures"].map(
+        lambda m: isinstance(m, dict) and all(m.get(c) == 0 for c in counts))
 
 
 def _n_dates(n: int) -> str:

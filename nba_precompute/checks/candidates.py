@@ -20,6 +20,7 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
+from nba_precompute.checks.partition import slate_based
 from nba_precompute.dependencies import slate_sizes as _slate_sizes
 from nba_precompute.features.slate import slate
 from nba_precompute.features.windows import played_games
@@ -31,7 +32,7 @@ from nba_precompute.phase3.contract import (
 )
 from nba_precompute.season import SeasonCalendar, to_dates, to_datetime
 from nba_precompute.declaration import HISTORY, ON_DATE
-from nba_precompute.registry import DECLARATIONS, ENTITY_COLUMN, SLATE_ASSETS
+from nba_precompute.registry import DECLARATIONS, ENTITY_COLUMN
 
 # What each asset's candidates are derived from (its declaration's `candidates`), and whether
 # that table is read as history (this season before D) or on D (the slate).
@@ -50,7 +51,7 @@ def candidates_for(asset: str, inputs: dict[str, pd.DataFrame], calendar: Season
     dates = to_dates(dates)
     table, _ = CANDIDATE_INPUTS[asset]
     frame = inputs[table.fqn]
-    if asset in SLATE_ASSETS:
+    if slate_based(asset):
         cal = calendar.frame(dates)
         game_dates = cal.loc[cal["is_game_date"], "analysis_date"]
         if not len(game_dates) or not len(frame):

@@ -30,7 +30,7 @@ import pandas as pd
 from dagster._core.definitions.asset_checks.asset_check_evaluation import AssetCheckEvaluation
 
 from nba_precompute import outcomes, progress, registry
-from nba_precompute.checks.rules import evaluate_range_result
+from nba_precompute.checks import evaluate_range_result
 from nba_precompute.dependencies import verdict_records
 from nba_precompute.failures import DATE_LEVEL
 from nba_precompute.outcomes import DATE_OUTCOME_CHECK, FAILED_DEPENDENCIES, CheckRow

@@ -13,7 +13,7 @@ import pytest
 from nba_precompute.checks.audit import audit, format_report, run_check
 from nba_precompute.checks.candidates import candidates_for, slate_sizes_for
 from nba_precompute.checks.config import ENV_VAR
-from nba_precompute.checks.rules import failed
+from nba_precompute.checks.evaluate import failed
 from nba_precompute.phase3.contract import (
     PLAYER_GAME_SUMMARY as PGS,
     SCHEDULE,

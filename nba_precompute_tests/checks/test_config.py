@@ -134,7 +134,7 @@ def test_override_through_the_environment(tmp_path, monkeypatch):
     assert cfg.non_constant_features.columns["pcf"] == ("fatigue_score",)  # a list replaces
     assert len(cfg.non_constant_features.columns["mlfs"]) == 23
     # and the checks read it
-    from nba_precompute.checks.rules import evaluate_checks
+    from nba_precompute.checks.evaluate import evaluate_checks
     from nba_precompute_tests.checks.builders import D, failures, pcf_rows
 
     res = evaluate_checks("pcf", [D], pcf_rows(names=["a"], fatigue_score=[110]), failures())
@@ -186,7 +186,7 @@ def test_a_bad_deployment_file_is_a_clear_error(tmp_path, monkeypatch, text, mes
     monkeypatch.setenv(ENV_VAR, str(path))
     with pytest.raises(ChecksConfigError, match=message) as info:
         load_config()
-    assert "deploy-checks.yaml" in str(info.value)
+    assert "deploy-checks.yaml" in str(info.value) and "\n" not in str(info.value)
 
 
 def test_an_empty_override_keeps_the_defaults(tmp_path):

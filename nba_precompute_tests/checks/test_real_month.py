@@ -12,8 +12,9 @@ import pytest
 
 from nba_precompute.checks.audit import audit
 from nba_precompute.checks.candidates import candidates_for, read_candidate_inputs
-from nba_precompute.checks.config import CHECK_NAMES, ENV_VAR
-from nba_precompute.checks.rules import evaluate_range_result, failed
+from nba_precompute.checks.config import ENV_VAR
+from nba_precompute.checks.evaluate import evaluate_range_result, failed
+from nba_precompute.checks.registry import CHECK_NAMES
 from nba_precompute.features.shot_zones import compute_psza
 from nba_precompute.features.team_defense import compute_tdza
 from nba_precompute.phase3.contract import PLAYER_GAME_SUMMARY as PGS, TEAM_DEFENSE_GAME_SUMMARY as TDGS
