@@ -34,7 +34,7 @@ deployment's `dagster instance migrate` does), with their ratio and the events e
   postgres-latency the same server through benchmarks/latency_proxy.py, which adds LATENCY_MS to
                    each round trip and counts the round trips (chunks the client sent)
 
---instances-only leaves out everything else. Prints the ratios the targets are stated in, with
+--instances-only leaves out everything else; --profile DIR runs those under cProfile. Prints the ratios the targets are stated in, with
 peak memory (max RSS) of each process (for `ui`, of the run worker, sampled from /proc).
 """
 
@@ -251,17 +251,20 @@ class Instances:
         return result
 
 
-def instance_variant(instances: Instances, variant: str, work: Path, source: Path, start: str, end: str) -> dict:
-    """The CLI season and the stock anchor, each on a fresh instance of `variant`."""
+def instance_variant(instances: Instances, variant: str, work: Path, source: Path, start: str, end: str,
+                     profile: Path | None = None) -> dict:
+    """The CLI season and the stock anchor, each on a fresh instance of `variant` (with `profile`: each
+    under cProfile, its stats written to profile/<variant>-<cli|anchor>.prof; times then are not a baseline)."""
     out = {}
     for what in ("cli", "anchor"):
         name = f"{variant}-{what}"
         w, home = fresh(work, source, name)
         env = instances.home(variant, home, w, name)
+        py = [PY, "-m", "cProfile", "-o", str(profile / f"{name}.prof")] if profile else [PY]
         if what == "cli":
-            cmd = CLI + ["backfill", "--start", start, "--end", end]
+            cmd = py + ["-m", "nba_precompute.cli", "backfill", "--start", start, "--end", end]
         else:
-            cmd = [PY, "benchmarks/anchor.py", start, end, str(w)]
+            cmd = py + ["benchmarks/anchor.py", start, end, str(w)]
             env.pop("NBA_PRECOMPUTE_WAREHOUSE")
         out[what] = instances.measured(variant, cmd, env, f"{variant}: {what}")
     out["ratio"] = out["cli"]["seconds"] / out["anchor"]["seconds"]
@@ -453,6 +456,8 @@ def main() -> None:
                              f"{','.join(INSTANCES)}; empty: none)")
     parser.add_argument("--instances-only", action="store_true",
                         help="only the instance variants (no bare compute, per-partition, two seasons, UI)")
+    parser.add_argument("--profile", type=Path, metavar="DIR",
+                        help="run each instance variant's CLI and anchor under cProfile, stats in DIR (not a baseline)")
     parser.add_argument("--end", help="last date (default: the season's last; an earlier one for a quick try only)")
     args = parser.parse_args()
     season = "nba-2022-23"
@@ -468,7 +473,10 @@ def main() -> None:
     if args.instances:
         with contextlib.ExitStack() as stack:
             instances = Instances(stack)
-            results["instances"] = {v: instance_variant(instances, v, work, one, start, end) for v in args.instances}
+            if args.profile:
+                args.profile.mkdir(parents=True, exist_ok=True)
+            results["instances"] = {v: instance_variant(instances, v, work, one, start, end, args.profile)
+                                    for v in args.instances}
         print("\ninstances (each: the CLI season and the anchor on the same kind of storage, one run each):")
         print(instances_table(results["instances"]))
         results["ratios"] = {**results.get("ratios", {}), **{
