@@ -2,124 +2,39 @@
 instance (deploy/dagster.yaml), a demo season in a temporary DuckDB warehouse, and the
 `nba-precompute` command run in subprocesses exactly as an operator runs it.
 
-`postgres_server` (session scope) initialises a cluster in a temporary directory with Debian's
-binaries (/usr/lib/postgresql/<version>/bin; as the `postgres` OS user when the tests run as
-root, since initdb refuses root), starts it on 127.0.0.1 on a free port with password
-authentication, and stops it at the end. Each test gets its own database. Without the binaries
-the tests skip with the reason (they fail instead when NBA_PRECOMPUTE_REQUIRE_ALL is set, as CI does).
+`postgres_server` (session scope) is a throwaway server from `nba_precompute_tests.pgserver`
+(initdb in a temporary directory, 127.0.0.1 on a free port, password authentication), stopped at
+the end. Each test gets its own database. Without the binaries the tests skip with the reason (they fail instead when NBA_PRECOMPUTE_REQUIRE_ALL is set, as CI does).
 """
 
 from __future__ import annotations
 
 import os
-import pwd
 import secrets
 import shutil
-import socket
 import subprocess
 import sys
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
+from nba_precompute_tests import pgserver
 from nba_precompute_tests.conftest import REPO_ROOT, require
+from nba_precompute_tests.pgserver import PostgresServer
 
 DEPLOY_INSTANCE_YAML = REPO_ROOT / "deploy" / "dagster.yaml"
 PYTHON = sys.executable
 COMMAND_TIMEOUT = 300
 
 
-def postgres_bindir() -> Path | None:
-    """The newest /usr/lib/postgresql/<major>/bin that has initdb and pg_ctl."""
-    found = [p.parent for p in Path("/usr/lib/postgresql").glob("*/bin/initdb") if (p.parent / "pg_ctl").exists()]
-    found.sort(key=lambda p: int(p.parent.name) if p.parent.name.isdigit() else 0)
-    return found[-1] if found else None
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@dataclass(frozen=True)
-class PostgresServer:
-    bindir: Path
-    host: str
-    port: int
-    user: str
-    password: str
-
-    def url(self, db: str) -> str:
-        return f"postgresql://{self.user}:{self.password}@{self.host}:{self.port}/{db}"
-
-    def create_database(self, name: str) -> str:
-        import psycopg2
-
-        con = psycopg2.connect(host=self.host, port=self.port, user=self.user, password=self.password,
-                               dbname="postgres")
-        try:
-            con.autocommit = True
-            with con.cursor() as cur:
-                cur.execute(f'CREATE DATABASE "{name}"')
-        finally:
-            con.close()
-        return name
-
-    def env(self, db: str) -> dict[str, str]:
-        """The variables deploy/dagster.yaml reads."""
-        return {"DAGSTER_PG_HOST": self.host, "DAGSTER_PG_PORT": str(self.port), "DAGSTER_PG_USER": self.user,
-                "DAGSTER_PG_PASSWORD": self.password, "DAGSTER_PG_DB": db}
-
-
-def _run(cmd: list[str], what: str, **kw) -> subprocess.CompletedProcess:
-    done = subprocess.run(cmd, capture_output=True, text=True, timeout=120, **kw)
-    if done.returncode != 0:
-        raise RuntimeError(f"{what} failed ({done.returncode}): {done.stdout[-2000:]}{done.stderr[-2000:]}")
-    return done
-
-
 @pytest.fixture(scope="session")
 def postgres_server():
-    bindir = postgres_bindir()
-    require(bindir is not None, "PostgreSQL server binaries not found under /usr/lib/postgresql/*/bin "
-                                "(apt-get install postgresql)")
-    as_postgres: list[str] = []
-    owner = None
-    if os.geteuid() == 0:
-        try:
-            owner = pwd.getpwnam("postgres")
-        except KeyError:
-            require(False, "running as root and there is no `postgres` OS user to run initdb as")
-        as_postgres = ["runuser", "-u", "postgres", "--"]
-    root = Path(tempfile.mkdtemp(prefix="nba-precompute-pg-"))
-    if owner is not None:
-        os.chown(root, owner.pw_uid, owner.pw_gid)
-    data, log = root / "data", root / "server.log"
-    password = secrets.token_hex(12)
-    pwfile = root / "pw"
-    pwfile.write_text(password + "\n")
-    if owner is not None:
-        os.chown(pwfile, owner.pw_uid, owner.pw_gid)
-    port = free_port()
-    server = PostgresServer(bindir, "127.0.0.1", port, "dagster", password)
-    started = False
-    try:
-        _run([*as_postgres, str(bindir / "initdb"), "-D", str(data), "-U", server.user, "--pwfile", str(pwfile),
-              "--auth-local=trust", "--auth-host=scram-sha-256", "-E", "UTF8", "--no-sync"], "initdb")
-        options = f"-h 127.0.0.1 -p {port} -k {root} -c fsync=off -c max_connections=200"
-        _run([*as_postgres, str(bindir / "pg_ctl"), "-D", str(data), "-o", options, "-l", str(log), "-w", "-t", "60",
-              "start"], "pg_ctl start")
-        started = True
+    reason = pgserver.unavailable()
+    require(reason is None, reason or "")
+    with pgserver.running() as server:
         yield server
-    finally:
-        if started:
-            subprocess.run([*as_postgres, str(bindir / "pg_ctl"), "-D", str(data), "-m", "fast", "-w", "stop"],
-                           capture_output=True, timeout=60)
-        shutil.rmtree(root, ignore_errors=True)
 
 
 @dataclass
