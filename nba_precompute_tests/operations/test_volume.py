@@ -155,3 +155,20 @@ def test_real_dates_thinned_by_20_percent_are_flagged_on_most_dates():
     assert flagged.mean() >= 0.9
     # a slate 20% below what the recent past predicts is flagged on every evaluated date
     assert (0.8 * e["expected"] < e["band_low"]).all()
+
+
+def test_trend_plot_marks_the_anomaly_below_the_band(tmp_path):
+    import matplotlib.image as mpimg
+
+    from nba_precompute.operations.volume_plot import ANOMALY, render_volume_png
+
+    per_team = [10.5, 10.2, 10.8, 10.4, 10.6, 10.5, 10.3, 10.7, 8.0, 10.5, 10.4]
+    res = v.evaluate(pd.concat([slate_obs(per_team, [20] * 11, "pcf"), slate_obs(per_team[:8] + [10.5] * 3,
+                                                                                   [20] * 11, "mlfs")]), CONFIG)
+    info = render_volume_png(res, tmp_path / "trend.png")
+    assert list(info.anomaly_centres) == [("pcf", "2022-12-09")]
+    img = mpimg.imread(info.path)
+    assert img.shape[:2] == (info.height, info.width)
+    x, y = info.anomaly_centres[("pcf", "2022-12-09")]
+    want = [int(ANOMALY[i:i + 2], 16) / 255 for i in (1, 3, 5)]
+    assert np.allclose(img[y, x, :3], want, atol=0.02)
