@@ -96,8 +96,10 @@ def snapshot_from_frame(frame: pd.DataFrame) -> Snapshot:
     """The result of `snapshot_sql` as {date: (rows, max_processed_at)}, times in UTC ISO."""
     out: Snapshot = {}
     for d, n, ts in zip(to_datetime(frame["game_date"]), frame["row_count"], frame["max_processed_at"]):
-        iso = None if pd.isna(ts) else pd.Timestamp(ts).tz_localize("UTC").isoformat() if pd.Timestamp(
-            ts).tzinfo is None else pd.Timestamp(ts).tz_convert("UTC").isoformat()
+        iso = None
+        if not pd.isna(ts):
+            ts = pd.Timestamp(ts)
+            iso = (ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")).isoformat()
         out[d.strftime("%Y-%m-%d")] = (int(n), iso)
     return out
 
