@@ -156,6 +156,7 @@ def readiness(snapshots: Mapping[str, Snapshot], calendar: SeasonCalendar, dates
     game_days = {s.season_year: [d for d in calendar.teams_by_date["game_date"].drop_duplicates()
                                  if s.opener <= d <= s.last_day] for s in calendar.seasons}
     out = []
+    done: dict[tuple[str, str], dict] = {}  # (asset, date) -> its row, for the Phase 4 inputs
     for asset in [a for a in ASSETS if a in inputs]:
         for d, c in cal.iterrows():
             day = d.strftime("%Y-%m-%d")
@@ -166,7 +167,7 @@ def readiness(snapshots: Mapping[str, Snapshot], calendar: SeasonCalendar, dates
                 if inp.kind == CALENDAR:
                     parts.append((inp.name, snap.get(day)))
                 elif inp.kind == PHASE4:
-                    up = next(r for r in out if r["asset"] == inp.name and r["date"] == day)
+                    up = done[(inp.name, day)]
                     if not up["ready"]:
                         waiting.append(f"{inp.name} {day} (waiting for {', '.join(up['waiting_for'])})")
                     parts.append((inp.name, up["fingerprint"]))
@@ -187,6 +188,7 @@ def readiness(snapshots: Mapping[str, Snapshot], calendar: SeasonCalendar, dates
             ready = not waiting
             out.append(dict(asset=asset, date=day, ready=ready, waiting_for=waiting,
                             fingerprint=_hash(parts) if ready else None))
+            done[(asset, day)] = out[-1]
     return pd.DataFrame(out, columns=["asset", "date", "ready", "waiting_for", "fingerprint"])
 
 

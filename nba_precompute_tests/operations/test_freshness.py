@@ -87,3 +87,18 @@ def test_a_missed_deadline_reported_as_a_runless_check_evaluation_is_a_failed_ch
         assert rec.status.value == "FAILED"
         assert rec.evaluation.severity == dg.AssetCheckSeverity.WARN
         assert rec.evaluation.description == "mlfs 2023-01-10 not materialized 60 min after its deadline 16:00 EST"
+
+
+def test_a_sensor_can_return_the_check_evaluation_as_a_runless_asset_event(tmp_path):
+    """The wiring's freshness sensor shape: SensorResult(asset_events=[AssetCheckEvaluation]); the
+    daemon hands each asset event to instance.report_runless_asset_event (tested above)."""
+    evaluation = dg.AssetCheckEvaluation(asset_key=dg.AssetKey("pcf"), check_name="freshness_deadline",
+                                         passed=False, severity=dg.AssetCheckSeverity.WARN)
+
+    @dg.sensor(name="freshness_sensor", minimum_interval_seconds=60)
+    def freshness_sensor(context):
+        return dg.SensorResult(asset_events=[evaluation])
+
+    with dg.instance_for_test(temp_dir=str(tmp_path)) as instance:
+        result = freshness_sensor(dg.build_sensor_context(instance=instance))
+    assert list(result.asset_events) == [evaluation]
