@@ -29,7 +29,8 @@ from nba_precompute.failures import DATE_LEVEL
 from nba_precompute.operations import volume as v
 from nba_precompute.phase3.contract import SCHEDULE, UPCOMING_PLAYER_GAME_CONTEXT
 from nba_precompute.season import SeasonCalendar
-from nba_precompute.tables import ASSET_TABLES, FAILURES
+from nba_precompute.registry import ASSET_TABLES
+from nba_precompute.tables import FAILURES
 
 ROOT = Path(__file__).resolve().parents[1]
 SEASONS = {"nba-2022-23": ("2022-10-01", "2023-04-15"), "nba-2021-22": ("2021-10-01", "2022-04-15")}

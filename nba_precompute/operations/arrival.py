@@ -38,7 +38,9 @@ import pandas as pd
 
 from nba_precompute.phase3.contract import PHASE3_TABLES, Table
 from nba_precompute.season import SeasonCalendar, to_datetime
-from nba_precompute.settings import ASSETS, SETTINGS
+from nba_precompute.declaration import HISTORY as DECLARED_HISTORY
+from nba_precompute.registry import ASSET_NAMES as ASSETS, ASSET_OF_TABLE, DECLARATIONS
+from nba_precompute.settings import SETTINGS
 from nba_precompute.warehouse.sql import identifier, qualified
 
 DATE_MATCH, HISTORY, CALENDAR, PHASE4 = "date_match", "history", "calendar", "phase4"
@@ -63,15 +65,19 @@ def _inputs(*pairs: tuple[str, str]) -> tuple[Input, ...]:
     return (Input(SCHED, CALENDAR),) + tuple(Input(n, k) for n, k in pairs)
 
 
-# §1 reads with the §5 kinds; mlfs's fallback reads of PGS / TOGS are history, of UPCG date_match.
-INPUTS: Mapping[str, tuple[Input, ...]] = {
-    "psza": _inputs((PGS, HISTORY)),
-    "tdza": _inputs((TDGS, HISTORY)),
-    "pdc": _inputs((PGS, HISTORY), (TOGS, HISTORY), (UPCG, DATE_MATCH), ("psza", PHASE4)),
-    "pcf": _inputs((UPCG, DATE_MATCH), (UTGC, DATE_MATCH), ("psza", PHASE4), ("tdza", PHASE4)),
-    "mlfs": _inputs((PGS, HISTORY), (TOGS, HISTORY), (UPCG, DATE_MATCH), ("pdc", PHASE4), ("pcf", PHASE4),
-                    ("psza", PHASE4), ("tdza", PHASE4)),
-}
+def _declared_inputs(declaration) -> tuple[Input, ...]:
+    """The asset's reads (its declaration): Phase 4 producers as PHASE4, Phase 3 tables read on D
+    as DATE_MATCH, season-to-date reads as HISTORY; every asset also needs the calendar."""
+    pairs = []
+    for table, how in declaration.reads.items():
+        if table.fqn in ASSET_OF_TABLE:
+            pairs.append((ASSET_OF_TABLE[table.fqn], PHASE4))
+        else:
+            pairs.append((table.fqn, HISTORY if how == DECLARED_HISTORY else DATE_MATCH))
+    return _inputs(*pairs)
+
+
+INPUTS: Mapping[str, tuple[Input, ...]] = {name: _declared_inputs(d) for name, d in DECLARATIONS.items()}
 
 
 # --- the one query per table ----------------------------------------------------------------------

@@ -20,7 +20,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
 from nba_precompute.checks.config import Severity
-from nba_precompute.settings import ASSETS
+from nba_precompute.registry import ASSET_NAMES as ASSETS
 
 DEFAULTS_RESOURCE = "freshness_defaults.yaml"
 

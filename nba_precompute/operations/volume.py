@@ -28,7 +28,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from nba_precompute.checks.config import Severity
 from nba_precompute.season import SeasonCalendar, to_datetime
-from nba_precompute.settings import ASSETS, SETTINGS
+from nba_precompute.registry import ASSET_NAMES as ASSETS
+from nba_precompute.settings import SETTINGS
 
 DEFAULTS_RESOURCE = "volume_defaults.yaml"
 MAD_TO_SIGMA = 1.4826  # MAD of a normal sample x 1.4826 = its standard deviation
@@ -51,7 +52,8 @@ class _Strict(BaseModel):
 class AssetVolume(_Strict):
     exposure: Literal["teams", "history"]
     noise: Literal["per_team", "constant"]
-    same_min_games: bool = False
+    # group dates by this dynamic minimum (a Settings method of days since the opener), if any
+    min_games: Literal["psza_min_games", "tdza_min_games"] | None = None
 
 
 class VolumeConfig(_Strict):
@@ -102,7 +104,7 @@ def observations(counts: pd.DataFrame, calendar: SeasonCalendar, config: VolumeC
 
     `counts`: columns asset, date, rows, entity_failures (0 where none). The exposure is T(D) for
     `exposure: teams`, rows + entity failures (the candidates: entities with history) for
-    `exposure: history`. The group is the season; with same_min_games also the dynamic minimum
+    `exposure: history`. The group is the season; with min_games also the dynamic minimum
     games of D (m_p for psza, m_t for tdza), so ramp dates only compare with their own minimum.
     """
     c = counts.copy()
@@ -119,8 +121,9 @@ def observations(counts: pd.DataFrame, calendar: SeasonCalendar, config: VolumeC
     def group(asset, s, d):
         if pd.isna(s):
             return "off-season"
-        if config.assets[asset].same_min_games and not pd.isna(d):
-            m = SETTINGS.psza_min_games(int(d)) if asset == "psza" else SETTINGS.tdza_min_games(int(d))
+        ramp = config.assets[asset].min_games
+        if ramp and not pd.isna(d):
+            m = getattr(SETTINGS, ramp)(int(d))
             return f"{int(s)}/min_games={m}"
         return str(int(s))
 
