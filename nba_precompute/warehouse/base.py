@@ -17,7 +17,17 @@ OUTPUT_TABLES: tuple[Table, ...] = (*ASSET_TABLES.values(), FAILURES)
 
 
 class WarehouseError(RuntimeError):
-    """A storage problem with a message that names the table (and date) involved."""
+    """A storage problem with a message that names the table (and date) involved: an
+    environment failure (full disk, read-only path, a busy file) unless `bad_input`."""
+
+    bad_input = False
+
+
+class WarehouseInputError(WarehouseError):
+    """The warehouse setting itself is wrong (a folder, a file that is not a warehouse, a table
+    never loaded): the user's input to fix, not the environment."""
+
+    bad_input = True
 
 
 class Warehouse(dg.ConfigurableResource):
@@ -43,8 +53,14 @@ class Warehouse(dg.ConfigurableResource):
         the asset's failure records of `dates` with `failures` (§2 Writes)."""
 
     @abstractmethod
+    def replace_date_ranges(self, frames: dict[Table, pd.DataFrame],
+                            ranges: Sequence[tuple[dt.date, dt.date]]) -> None:
+        """In one transaction: replace every row of each table dated in any of the [start, end]
+        ranges by its frame; rows dated outside them are never touched."""
+
     def replace_date_range(self, frames: dict[Table, pd.DataFrame], start: dt.date, end: dt.date) -> None:
         """In one transaction: replace every row of each table dated in [start, end] by its frame."""
+        self.replace_date_ranges(frames, [(start, end)])
 
     @contextmanager
     def session(self) -> Iterator[None]:
@@ -54,7 +70,7 @@ class Warehouse(dg.ConfigurableResource):
     def read_required(self, table: Table, start=None, end=None, columns=None) -> pd.DataFrame:
         """Like read(), but a missing table is a clear error naming it."""
         if not self.table_exists(table):
-            raise WarehouseError(
+            raise WarehouseInputError(
                 f"table {table.fqn} does not exist in the warehouse; load Phase 3 data first "
                 f"(nba-precompute load-phase3 DIR)"
             )
