@@ -216,6 +216,22 @@ def check_table(frame: pd.DataFrame, table: Table, name: str, bounds: Bounds) ->
     return out
 
 
+def implausible_rows(frame: pd.DataFrame, table: Table, bounds: Bounds) -> np.ndarray:
+    """Rows with any value outside its column's plausible range (NULL passes): the same test as
+    rule 6, as one mask, for consumers that must not trust rows the loader did not check."""
+    bad = np.zeros(len(frame), dtype=bool)
+    for column, (low, high) in bounds.get(table.fqn, {}).items():
+        if column not in frame.columns:
+            continue
+        x = _numbers(frame, column)
+        bad |= np.isinf(x)
+        if low is not None:
+            bad |= x < low
+        if high is not None:
+            bad |= x > high
+    return bad
+
+
 def _range(low, high) -> str:
     lo = "(-inf" if low is None else f"[{low:g}"
     hi = "inf)" if high is None else f"{high:g}]"
