@@ -113,10 +113,28 @@ def cmd_generate_demo(args) -> int:
     return 0
 
 
+def _preflight_writes() -> None:
+    """A backfill writes the warehouse and the Dagster instance: a read-only or missing path
+    fails here, with its cause on one line, instead of inside every run."""
+    _warehouse().check_writable()
+    home = os.environ.get("DAGSTER_HOME")
+    if home:
+        import tempfile
+
+        try:
+            Path(home).mkdir(parents=True, exist_ok=True)
+            with tempfile.TemporaryFile(dir=home):
+                pass
+        except OSError as exc:
+            raise OSError(exc.errno, f"DAGSTER_HOME cannot be written: {exc.strerror}", home) from None
+
+
 def cmd_backfill(args) -> int:
     from nba_precompute.backfill import run_backfill
 
     _check_partition_dates(args.start, args.end)
+    if not args.dry_run:
+        _preflight_writes()
 
     return run_backfill(args.start, args.end, args.assets, only=args.only, dry_run=args.dry_run,
                         chunk_days=args.chunk_days)

@@ -62,6 +62,10 @@ class Warehouse(dg.ConfigurableResource):
         """In one transaction: replace every row of each table dated in [start, end] by its frame."""
         self.replace_date_ranges(frames, [(start, end)])
 
+    def check_writable(self) -> None:
+        """Raise a WarehouseError naming the cause when a write would fail before it starts
+        (a read-only path, a file that is not a warehouse); backends without a file: nothing."""
+
     @contextmanager
     def session(self) -> Iterator[None]:
         """Reuse one connection for every call inside the block (where the backend has them)."""

@@ -130,6 +130,10 @@ class DuckDBWarehouse(Warehouse):
             with _open(path, read_only=False) as con:
                 yield con
 
+    def check_writable(self) -> None:
+        with self._connect():
+            pass
+
     def ensure_tables(self, tables: Sequence[Table] = OUTPUT_TABLES) -> None:
         with self._connect() as con:
             for t in tables:
@@ -207,7 +211,7 @@ def _check_path(path: Path) -> None:
                 head = f.read(12)
         except OSError as exc:
             raise WarehouseError(f"cannot read the DuckDB warehouse {path}: {_os_cause(exc)}") from None
-        if head and head[8:12] != DUCKDB_MAGIC:
+        if head[8:12] != DUCKDB_MAGIC:  # an empty file too: DuckDB cannot open it
             raise WarehouseInputError(f"{path} is not a DuckDB database file (it holds other data); {hint} "
                                       f"(a new path creates an empty warehouse)")
 
@@ -284,8 +288,10 @@ def _storage_cause(exc: BaseException, database: str) -> str:
     """The error's first line, with the common storage causes named plainly."""
     text = str(exc)
     low = text.lower()
-    if "no space left" in low or "disk is full" in low or "file too large" in low or "disk full" in low:
+    if "no space left" in low or "disk is full" in low or "disk full" in low:
         return f"the disk holding {database} is full ({_first_line(exc)})"
+    if "file too large" in low:
+        return f"{database} reached the file-size limit of this process ({_first_line(exc)})"
     if "read-only file system" in low or "permission denied" in low:
         return f"{database} cannot be written ({_first_line(exc)})"
     return _first_line(exc)
