@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from nba_precompute.failures import error_cause
 from nba_precompute.phase3.contract import (
     PHASE3_BY_FQN,
     PHASE3_TABLES,
@@ -112,7 +113,7 @@ def load_bounds(path: str | Path | None = None, *, use_env: bool = True) -> dict
         try:
             document = yaml.safe_load(p.read_text(encoding="utf-8"))
         except (OSError, yaml.YAMLError) as exc:
-            raise IntegrityConfigError(f"{p}: cannot read the integrity configuration ({_first_line(exc)})") from None
+            raise IntegrityConfigError(f"{p}: cannot read the integrity configuration ({error_cause(exc)})") from None
         for fqn, columns in _parse(document, str(p)).items():
             bounds.setdefault(fqn, {}).update(columns)
     return bounds
@@ -141,11 +142,6 @@ def _parse(document, name: str) -> dict[str, dict[str, tuple]]:
 
 
 # --- helpers --------------------------------------------------------------------------------------
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
-
-
 def _format(value) -> str:
     if value is None or (not isinstance(value, (list, tuple, np.ndarray)) and pd.isna(value)):
         return "NULL"
@@ -202,14 +198,8 @@ def check_table(frame: pd.DataFrame, table: Table, name: str, bounds: Bounds) ->
     dups = frame.duplicated(key, keep=False) & complete
     out += _violation(frame, dups, table, name, ", ".join(key), "share one key (duplicates)")
     for column, (low, high) in bounds.get(table.fqn, {}).items():
-        x = _numbers(frame, column)
-        bad = np.isinf(x)
-        if low is not None:
-            bad |= x < low
-        if high is not None:
-            bad |= x > high
-        out += _violation(frame, bad, table, name, column, f"outside the plausible range {_range(low, high)}",
-                          (column,))
+        out += _violation(frame, _outside(frame, column, low, high), table, name, column,
+                          f"outside the plausible range {_range(low, high)}", (column,))
     for part, whole in NOT_ABOVE.get(table.fqn, ()):
         above = _numbers(frame, part) > _numbers(frame, whole)
         out += _violation(frame, above, table, name, part, f"greater than {whole}", (part, whole))
@@ -221,14 +211,19 @@ def implausible_rows(frame: pd.DataFrame, table: Table, bounds: Bounds) -> np.nd
     rule 6, as one mask, for consumers that must not trust rows the loader did not check."""
     bad = np.zeros(len(frame), dtype=bool)
     for column, (low, high) in bounds.get(table.fqn, {}).items():
-        if column not in frame.columns:
-            continue
-        x = _numbers(frame, column)
-        bad |= np.isinf(x)
-        if low is not None:
-            bad |= x < low
-        if high is not None:
-            bad |= x > high
+        if column in frame.columns:
+            bad |= _outside(frame, column, low, high)
+    return bad
+
+
+def _outside(frame: pd.DataFrame, column: str, low, high) -> np.ndarray:
+    """Values outside [low, high] (None: unbounded), +-Inf always; NULL passes."""
+    x = _numbers(frame, column)
+    bad = np.isinf(x)
+    if low is not None:
+        bad |= x < low
+    if high is not None:
+        bad |= x > high
     return bad
 
 

@@ -19,13 +19,12 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from nba_precompute.failures import error_cause
 from nba_precompute.phase3.contract import PHASE3_BY_FQN, PHASE3_TABLES, SCHEDULE, Table, file_name
 from nba_precompute.phase3.integrity import (
     Bounds,
     Violation,
-    _first_line,
     check_folder,
-    check_table,
     load_bounds,
     season_window,
 )
@@ -82,7 +81,7 @@ def read_table(folder: Path, table: Table) -> pd.DataFrame:
     try:
         schema = pq.read_schema(path)
     except (pa.ArrowException, OSError) as exc:
-        raise Phase3ValidationError(f"{path}: not a readable Parquet file ({_first_line(exc)})") from None
+        raise Phase3ValidationError(f"{path}: not a readable Parquet file ({error_cause(exc)})") from None
     missing = [c for c in table.column_names if c not in schema.names]
     if missing:
         raise Phase3ValidationError(f"{path.name}: missing column(s) {', '.join(missing)} of {table.fqn}")
@@ -96,7 +95,7 @@ def read_table(folder: Path, table: Table) -> pd.DataFrame:
         frame = pq.read_table(path, columns=table.column_names).to_pandas()
         frame[table.date_column] = pd.to_datetime(frame[table.date_column]).dt.date
     except (pa.ArrowException, OSError, ValueError) as exc:  # truncated, corrupt pages, bad codec
-        raise Phase3ValidationError(f"{path}: not a readable Parquet file ({_first_line(exc)})") from None
+        raise Phase3ValidationError(f"{path}: not a readable Parquet file ({error_cause(exc)})") from None
     return frame
 
 
@@ -147,17 +146,6 @@ def read_folder(folder: str | Path, allow_empty: Iterable[str] = (), bounds: Bou
     schedule = frames[SCHEDULE]
     season_years = tuple(sorted(int(s) for s in schedule["season_year"].unique()))
     return LoadedFolder(season_years, schedule["game_date"].min(), schedule["game_date"].max(), frames)
-
-
-def validate(frame: pd.DataFrame, table: Table, name: str, start=None, end=None,
-             season_years: set[int] | None = None, teams: set[str] | None = None,
-             bounds: Bounds | None = None) -> None:
-    """The single-table rules (2, 3, 6) on one frame; raise Phase3ValidationError. (The other
-    arguments are kept for callers of the earlier signature; the cross-table rules run in
-    check_folder.)"""
-    violations = check_table(frame, table, name, load_bounds() if bounds is None else bounds)
-    if violations:
-        raise Phase3ValidationError(violations)
 
 
 def load_phase3(folder: str | Path, warehouse: Warehouse, allow_empty: Iterable[str] = (),

@@ -1,6 +1,10 @@
 """The embedded default: one DuckDB file, schemas named like the BigQuery datasets.
 
-Connections come from dagster-duckdb's DuckDBResource. A DuckDB file has one writing process at a
+Connections come from dagster-duckdb's DuckDBResource; a read of a warehouse this process cannot
+write (a read-only filesystem or folder) opens it read-only instead, so coverage and check still
+work there. Storage errors keep their real cause (a full disk is never masked by the failed
+ROLLBACK after a failed COMMIT); a warehouse path that is a folder or not a DuckDB file is
+named as such. A DuckDB file has one writing process at a
 time, so processes that share the file (concurrent backfills, `dagster dev`, the CLI) take
 turns: every connection is opened under an exclusive lock on `<file>.lock` (fcntl.flock; waits up
 to `lock_timeout_seconds`, then fails with a WarehouseError that says who holds it) and closed
@@ -25,6 +29,7 @@ import pandas as pd
 from dagster_duckdb import DuckDBResource
 from pydantic import Field, PrivateAttr
 
+from nba_precompute.failures import error_cause
 from nba_precompute.phase3.contract import Table
 from nba_precompute.tables import ASSET_TABLES, FAILURES
 from nba_precompute.warehouse import sql
@@ -244,7 +249,7 @@ def _open(path: Path, read_only: bool):
     except duckdb.Error as exc:
         if connected:
             raise
-        cause = _first_line(exc)
+        cause = error_cause(exc)
         if "could not set lock" in cause.lower() or "conflicting lock" in cause.lower():
             raise WarehouseError(
                 f"cannot open the DuckDB warehouse {path}: another program holds it without taking "
@@ -275,11 +280,6 @@ def _transaction(con, what: str, database: str, begin: bool = True):
         raise WarehouseError(f"{what} failed: {_storage_cause(exc, database)}; nothing of it was written") from exc
 
 
-def _first_line(exc: BaseException) -> str:
-    lines = str(exc).strip().splitlines()
-    return f"{type(exc).__name__}: {lines[0]}" if lines else type(exc).__name__
-
-
 def _os_cause(exc: OSError) -> str:
     return f"{exc.strerror or exc} (errno {exc.errno})" if exc.errno else str(exc)
 
@@ -289,12 +289,12 @@ def _storage_cause(exc: BaseException, database: str) -> str:
     text = str(exc)
     low = text.lower()
     if "no space left" in low or "disk is full" in low or "disk full" in low:
-        return f"the disk holding {database} is full ({_first_line(exc)})"
+        return f"the disk holding {database} is full ({error_cause(exc)})"
     if "file too large" in low:
-        return f"{database} reached the file-size limit of this process ({_first_line(exc)})"
+        return f"{database} reached the file-size limit of this process ({error_cause(exc)})"
     if "read-only file system" in low or "permission denied" in low:
-        return f"{database} cannot be written ({_first_line(exc)})"
-    return _first_line(exc)
+        return f"{database} cannot be written ({error_cause(exc)})"
+    return error_cause(exc)
 
 
 def _span(dates) -> str:
