@@ -203,6 +203,22 @@ def test_a_read_only_dagster_home_stops_a_backfill_before_any_run(tmp_path, old_
     assert all_contents(db) == before
 
 
+def test_a_full_dagster_home_ends_with_one_line_naming_it(tmp_path, old_db):
+    if not ROOT:
+        pytest.skip("a full tmpfs needs root to mount")
+    db = copy_warehouse(old_db, tmp_path / "w.duckdb")
+    before = all_contents(db)
+    with filesystem(tmp_path / "home-full", "300k") as home:  # a child process: its sqlite files close
+        # 1 TiB: in effect no file-size limit; the 300 kB tmpfs is what fills up
+        done = run_limited(2**40, "--warehouse", str(db), "backfill", "--start", RANGE[0], "--end", RANGE[1],
+                           home=home)
+    assert done.returncode == 1
+    line = one_error_line(done.stderr)
+    assert line.startswith(f"error: the Dagster instance at DAGSTER_HOME={home} cannot be used: ")
+    assert "database or disk is full" in line
+    assert all_contents(db) == before
+
+
 def test_a_warehouse_folder_that_cannot_be_created_is_named(tmp_path, folders, cli):
     with filesystem(tmp_path / "ro", "1m", read_only=True) as ro:
         code, _, err = cli("--warehouse", str(ro / "sub" / "w.duckdb"), "load-phase3", str(folders["a"]))
