@@ -25,10 +25,46 @@ def _date(value: str) -> dt.date:
 
 def _assets(value: str) -> list[str]:
     names = [v.strip() for v in value.split(",") if v.strip()]
+    if not names:
+        raise argparse.ArgumentTypeError(f"no asset named in {value!r}; choose from {', '.join(ASSET_NAMES)}")
     unknown = [n for n in names if n not in ASSET_NAMES]
     if unknown:
         raise argparse.ArgumentTypeError(f"unknown asset(s) {', '.join(unknown)}; choose from {', '.join(ASSET_NAMES)}")
     return [a for a in ASSET_NAMES if a in names]  # dependency order
+
+
+def _positive_int(value: str) -> int:
+    try:
+        n = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {value!r}") from None
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"must be 1 or more, not {n}")
+    return n
+
+
+def _tables(value: str) -> list[str]:
+    names = [v.strip() for v in value.split(",") if v.strip()]
+    if not names:
+        raise argparse.ArgumentTypeError(f"no table named in {value!r}")
+    return names
+
+
+class BadArgument(ValueError):
+    """An argument the parser accepts but the project cannot (e.g. a date with no partition)."""
+
+
+def _check_partition_dates(start: dt.date, end: dt.date) -> None:
+    """--start/--end must be partitions of the daily partitions definition (its first date to
+    today, end_offset=1): a backfill must never record a materialization of a partition that does not exist."""
+    from nba_precompute.partitions import daily_partitions
+
+    first = daily_partitions.start.date()
+    last = dt.date.fromisoformat(daily_partitions.get_last_partition_key())
+    for flag, day in (("--start", start), ("--end", end)):
+        if not first <= day <= last:
+            raise BadArgument(f"{flag} {day} is outside the partitions definition ({first}..{last}: from "
+                              f"NBA_PRECOMPUTE_START_DATE to today); no partition exists for it")
 
 
 def _only(value: str) -> set[str]:
@@ -46,9 +82,20 @@ def _warehouse():
 
 # --- commands ---------------------------------------------------------------------------------
 def cmd_load_phase3(args) -> int:
-    from nba_precompute.phase3.loader import load_phase3
+    from nba_precompute.phase3.integrity import load_bounds
+    from nba_precompute.phase3.loader import check_folder_files, load_phase3
 
-    loaded = load_phase3(args.folder, _warehouse())
+    bounds = load_bounds(args.integrity_config)
+    if args.report:
+        _, violations = check_folder_files(args.folder, args.allow_empty, bounds)
+        for v in violations:
+            print(v)
+        if violations:
+            print(f"error: {args.folder}: {len(violations)} violation(s) of the Phase 3 contract; nothing was loaded",
+                  file=sys.stderr)
+            return 2
+        print(f"{args.folder}: no violation of the Phase 3 contract")
+    loaded = load_phase3(args.folder, _warehouse(), args.allow_empty, bounds)
     print(f"loaded {args.folder} (season {', '.join(map(str, loaded.season_years))}, {loaded.start}..{loaded.end})")
     print(loaded.summary().to_string(index=False))
     return 0
@@ -63,8 +110,28 @@ def cmd_generate_demo(args) -> int:
     return 0
 
 
+def _preflight_writes() -> None:
+    """A backfill writes the warehouse and the Dagster instance: a read-only or missing path
+    fails here, with its cause on one line, instead of inside every run."""
+    _warehouse().check_writable()
+    home = os.environ.get("DAGSTER_HOME")
+    if home:
+        import tempfile
+
+        try:
+            Path(home).mkdir(parents=True, exist_ok=True)
+            with tempfile.TemporaryFile(dir=home):
+                pass
+        except OSError as exc:
+            raise OSError(exc.errno, f"DAGSTER_HOME cannot be written: {exc.strerror}", home) from None
+
+
 def cmd_backfill(args) -> int:
     from nba_precompute.backfill import run_backfill
+
+    _check_partition_dates(args.start, args.end)
+    if not args.dry_run:
+        _preflight_writes()
 
     return run_backfill(args.start, args.end, args.assets, only=args.only, dry_run=args.dry_run,
                         chunk_days=args.chunk_days)
@@ -107,6 +174,7 @@ def cmd_demo(args) -> int:
     from nba_precompute_demo.season import write_season
     from nba_precompute.phase3.loader import load_phase3
 
+    _check_partition_dates(args.start, args.end)
     out = Path(args.out)
     warehouse = _warehouse()
     print(f"== generating the demo season (scenario {args.scenario or 'none'}, seed {args.seed}) into {out}")
@@ -130,10 +198,17 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="nba-precompute", description=__doc__.split("\n")[0])
     parser.add_argument("--warehouse", metavar="PATH",
                         help="DuckDB warehouse file (env NBA_PRECOMPUTE_WAREHOUSE; default .nba_precompute/warehouse.duckdb)")
+    parser.add_argument("--debug", action="store_true", help="on an error, also print the traceback")
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("load-phase3", help="validate and load a folder of Phase 3 Parquet files")
     p.add_argument("folder", type=Path)
+    p.add_argument("--allow-empty", type=_tables, default=[], metavar="TABLE[,TABLE]",
+                   help="load these tables even when their file has 0 rows (replacing the season's rows with none)")
+    p.add_argument("--report", action="store_true",
+                   help="list every violation of the folder, one per line, instead of the first")
+    p.add_argument("--integrity-config", type=Path, metavar="FILE",
+                   help="plausibility bounds merged over the defaults (env NBA_PRECOMPUTE_INTEGRITY_CONFIG)")
     p.set_defaults(func=cmd_load_phase3)
 
     p = sub.add_parser("generate-demo", help="write a deterministic synthetic Phase 3 season")
@@ -159,7 +234,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--only", type=_only, default=None, metavar="failed,missing",
                    help="re-run only dates whose status is DATE_FAILED (retryable) and/or MISSING")
     p.add_argument("--dry-run", action="store_true", help="print the plan and foreseeable verdicts; write nothing")
-    p.add_argument("--chunk-days", type=int, default=None, metavar="N", help="one run per N days (default: one run)")
+    p.add_argument("--chunk-days", type=_positive_int, default=None, metavar="N", help="one run per N days (default: one run)")
     p.set_defaults(func=cmd_backfill)
 
     p = sub.add_parser("coverage", help="per-date partition status of the Phase 4 assets over a range")
@@ -199,14 +274,62 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("NBA_PRECOMPUTE_WAREHOUSE", str(Path(".nba_precompute") / "warehouse.duckdb"))
     try:
         return args.func(args)
-    except Exception as exc:  # a clear one-line error for known failures, no traceback
-        from nba_precompute.phase3.loader import Phase3ValidationError
-        from nba_precompute.warehouse import WarehouseError
+    except KeyboardInterrupt:
+        print("error: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # one line naming the path or argument and the real cause
+        code, message = describe_error(exc)
+        if args.debug:
+            import traceback
 
-        if isinstance(exc, (Phase3ValidationError, WarehouseError)):
-            print(f"error: {exc}", file=sys.stderr)
-            return 2
-        raise
+            traceback.print_exc()
+        print(f"error: {message}", file=sys.stderr)
+        return code
+
+
+def describe_error(exc: BaseException) -> tuple[int, str]:
+    """(exit status, one-line message): 2 for bad input (files, arguments, configuration, the
+    warehouse setting), 1 for environment failures (disk, permissions, busy files) and bugs."""
+    import sqlite3
+
+    from nba_precompute.checks.config import ChecksConfigError
+    from nba_precompute.phase3.integrity import IntegrityConfigError
+    from nba_precompute.phase3.loader import Phase3ValidationError
+    from nba_precompute.warehouse import WarehouseError
+
+    one_line = " ".join(str(exc).split()) or type(exc).__name__
+    if isinstance(exc, (Phase3ValidationError, BadArgument, IntegrityConfigError, ChecksConfigError)):
+        return 2, one_line
+    if isinstance(exc, WarehouseError):
+        return (2 if exc.bad_input else 1), one_line
+    if isinstance(exc, sqlite3.Error):
+        home = os.environ.get("DAGSTER_HOME", "(project-local instance)")
+        return 1, f"the Dagster instance at DAGSTER_HOME={home} cannot be used: {type(exc).__name__}: {one_line}"
+    if isinstance(exc, OSError):
+        where = f"{exc.filename}: " if exc.filename else ""
+        cause = exc.strerror or one_line
+        return 1, f"{where}{cause} (errno {exc.errno})" if exc.errno else f"{where}{cause}"
+    cause = _os_cause_in(exc)
+    if cause is not None:
+        return 1, f"{cause} ({type(exc).__name__}: {one_line})"
+    return 1, f"unexpected {type(exc).__name__}: {one_line} (rerun with --debug for the traceback)"
+
+
+def _os_cause_in(exc: BaseException) -> str | None:
+    """An OSError or sqlite3 error somewhere in the exception's chain (Dagster wraps storage
+    errors of DAGSTER_HOME), as "path: cause"."""
+    import sqlite3
+
+    seen = set()
+    e = exc.__cause__ or exc.__context__
+    while e is not None and id(e) not in seen:
+        seen.add(id(e))
+        if isinstance(e, OSError):
+            return f"{e.filename + ': ' if e.filename else ''}{e.strerror or e}"
+        if isinstance(e, sqlite3.Error):
+            return f"the Dagster instance at DAGSTER_HOME={os.environ.get('DAGSTER_HOME', '')} cannot be used: {e}"
+        e = e.__cause__ or e.__context__
+    return None
 
 
 if __name__ == "__main__":

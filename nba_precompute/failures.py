@@ -79,6 +79,12 @@ def processing_error_reason(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"
 
 
+def error_cause(exc: BaseException) -> str:
+    """An exception as one line for an `error:` message: its type and its first line."""
+    lines = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {lines[0]}" if lines else type(exc).__name__
+
+
 def no_rows_reason(entity_failures: int) -> str:
     return f"No rows produced ({entity_failures} entity failures)"
 

@@ -15,6 +15,10 @@ Decisions where the spec is silent:
 - f10: a player_status outside the spec's list counts as available (0).
 - f24 counts rows whose win_flag is TRUE (a NULL win_flag is not a win) over all TG rows.
 - data_source: "≥ 90 % of the 16" means ≥ 14.4, i.e. ≥ 15 phase4 features; "≥ 50 %" means ≥ 8.
+- Implausible inputs are never gold (issue 13): a row with a feature outside its §8 value range
+  (thresholds.yaml), or built from a Phase 3 game outside the PHASE3.md §Integrity 6 bounds
+  (phase3/integrity.yaml) in L, S or TG, has its feature_quality_score capped at
+  IMPLAUSIBLE_SCORE_CAP (49, tier critical), like a row of >= 5 defaults.
 """
 
 from __future__ import annotations
@@ -38,6 +42,8 @@ from nba_precompute.features.slate import (
     with_season,
 )
 from nba_precompute.features.windows import GameIndex, played_games
+from nba_precompute.phase3.contract import PLAYER_GAME_SUMMARY, TEAM_OFFENSE_GAME_SUMMARY
+from nba_precompute.phase3.integrity import Bounds, implausible_rows, load_bounds
 from nba_precompute.season import SeasonCalendar
 from nba_precompute.settings import SETTINGS, Settings
 from nba_precompute.declaration import HISTORY, ON_DATE, AssetDeclaration
@@ -56,6 +62,7 @@ PHASE4, PHASE3, CALCULATED, DEFAULT, MISSING = 0, 1, 2, 3, 4
 LABELS = np.array(["phase4", "phase3", "calculated", "default", "missing"], dtype=object)
 WEIGHTS = np.array([100.0, 87.0, 100.0, 40.0, 40.0])
 PHASE4_PRIMARY = (0, 1, 2, 3, 4, 5, 6, 7, 8, 13, 14, 18, 19, 20, 22, 23)
+IMPLAUSIBLE_SCORE_CAP = 49.0
 INJURY_RISK = {"available": 0.0, "probable": 1.0, "questionable": 2.0, "doubtful": 3.0, "out": 3.0}
 
 PDC_COLUMNS = [
@@ -110,13 +117,16 @@ def data_source_of(codes: np.ndarray) -> np.ndarray:
     ).astype(object)
 
 
-def quality(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def quality(codes: np.ndarray, implausible: np.ndarray | None = None
+            ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """(feature_quality_score 2 dp, quality_tier, data_source, default_feature_count) of a
     (rows x 25) source-code matrix. The score is Σ weights / 25, capped at 49 with >= 5 default
-    or missing features, else at 69 with >= 1."""
+    or missing features or an `implausible` row, else at 69 with >= 1."""
     defaults = ((codes == DEFAULT) | (codes == MISSING)).sum(axis=1)
     score = WEIGHTS[codes].sum(axis=1) / codes.shape[1] if codes.shape[0] else np.zeros(0)
     cap = np.select([defaults >= 5, defaults >= 1], [49.0, 69.0], np.inf)
+    if implausible is not None:
+        cap = np.where(implausible, np.minimum(cap, IMPLAUSIBLE_SCORE_CAP), cap)
     score = np.minimum(score, cap)
     score = round_half_away(score, 2)
     return score, quality_tier(score), data_source_of(codes), defaults
@@ -149,9 +159,19 @@ def compute_mlfs(
     calendar: SeasonCalendar,
     dates,
     settings: Settings = SETTINGS,
+    input_bounds: Bounds | None = None,
+    feature_ranges: dict | None = None,
 ) -> FeatureResult:
+    """`input_bounds`: the Phase 3 plausibility bounds (default: phase3/integrity.yaml and its
+    override); `feature_ranges`: column -> ValueRange of the mlfs value_ranges check (default:
+    the checks configuration)."""
     s = settings
     candidates, u, missing = slate_inputs(upcg, dates, ASSET)
+    input_bounds = load_bounds() if input_bounds is None else input_bounds
+    if feature_ranges is None:
+        from nba_precompute.checks.config import load_config
+
+        feature_ranges = load_config(settings=settings).value_ranges.ranges_for(ASSET)
 
     key = ["analysis_date", "player_lookup"]
     u = merge_exists(u, phase4_on(pdc_rows, dates, "player_lookup", PDC_COLUMNS, "c_"), key, key, "c_")
@@ -163,6 +183,8 @@ def compute_mlfs(
     n = len(u)
 
     played = played_games(pgs)
+    played = played.assign(_implausible=implausible_rows(played, PLAYER_GAME_SUMMARY, input_bounds).astype(float))
+    togs = togs.assign(_implausible=implausible_rows(togs, TEAM_OFFENSE_GAME_SUMMARY, input_bounds).astype(float))
     # L: <= 10 most recent played games in [D - 60, D), any season.
     wl = GameIndex(played, "player_lookup").locate(u)
     recent, days = s.mlfs_recent_games, s.mlfs_recent_days
@@ -236,7 +258,13 @@ def compute_mlfs(
     features[24] = (round_half_away(f24, 9), calc)
 
     codes = np.column_stack([features[i][1] for i in range(25)]) if n else np.zeros((0, 25), dtype=np.int8)
-    score, tier, data_source, defaults = quality(codes)
+    # never gold from implausible data: a feature outside its range, or an implausible input game
+    implausible = (wl.sum("_implausible", recent, since_days=days, strict=False) > 0) | (
+        ws.sum("_implausible", strict=False) > 0) | (wt.sum("_implausible", strict=False) > 0)
+    for i, name in enumerate(FEATURE_NAMES):
+        if name in feature_ranges:
+            implausible |= feature_ranges[name].violations(features[i][0])
+    score, tier, data_source, defaults = quality(codes, implausible)
 
     out = pd.DataFrame(
         {

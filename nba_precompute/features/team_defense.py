@@ -24,6 +24,8 @@ Decisions where the spec leaves room:
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pandas as pd
 
@@ -147,6 +149,13 @@ def _extreme_zones(vs: dict) -> tuple[np.ndarray, np.ndarray]:
     return strongest, weakest
 
 
+def _exact_mean(values: pd.Series) -> float:
+    """Mean of the non-NULL values with a correctly rounded sum (math.fsum): independent of the
+    order of the teams, so of how the dates were batched."""
+    present = values.dropna()
+    return math.fsum(present) / len(present) if len(present) else np.nan
+
+
 def _league_averages(
     pairs: pd.DataFrame, w: Windows, calendar: SeasonCalendar, dates, settings: Settings
 ) -> pd.DataFrame:
@@ -164,7 +173,7 @@ def _league_averages(
     by_date = team.groupby("analysis_date")
     agg = pd.DataFrame({"qualifying_teams": by_date["q"].sum()})
     for z in ZONES:
-        agg[f"_mean_{z}"] = by_date[z].mean()
+        agg[f"_mean_{z}"] = by_date[z].agg(_exact_mean)
         agg[f"league_{z}_teams"] = by_date[z].count()
 
     cal = calendar.frame(to_dates(dates))

@@ -4,8 +4,15 @@ A `GameIndex` holds one entity's games in contiguous, chronologically sorted blo
 (ordering per §2: game_date, then game_id). For a query (entity, D) the number of games
 before D is `k` (a binary search on a composite key); the window of the n most recent games
 is positions [k - n, k) of that entity's block, and every window aggregate is a difference of
-prefix sums. So a season of daily windows costs a few array operations, and computing one
-date or a hundred gives the same numbers.
+prefix sums. So a season of daily windows costs a few array operations.
+
+Exactness: a value must not depend on how the work was cut (one date, a season, two seasons), yet
+a float prefix sum over everything loaded makes the difference of two large totals carry their
+rounding error (a mean of 16.71875 came out as 16.718749999 inside a long range and 16.71875
+alone). So prefix sums are exact: integer-valued columns in float64 (exact below 2**53), other
+columns as Python integers in fixed point (each float is a dyadic rational; all are scaled by
+one power of two), and a mean or sum is the correctly rounded quotient of two exact integers.
+Every window aggregate is then a function of the window's games only, rounded once.
 
 Window sums follow the spec's NULL rule: NULL unless the column is non-NULL in every game of
 the window. Means skip NULLs (SQL AVG).
@@ -53,7 +60,7 @@ class GameIndex:
         counts = np.bincount(codes, minlength=len(self.categories)) if len(codes) else np.zeros(0, int)
         self.start = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64) if len(counts) else counts
         self.size = counts.astype(np.int64)
-        self._prefix_cache: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+        self._prefix_cache: dict[str, _Prefix] = {}
 
     # --- positions ----------------------------------------------------------------------------
     def locate(self, queries: pd.DataFrame, date_column: str = "analysis_date") -> "Windows":
@@ -68,17 +75,53 @@ class GameIndex:
         return Windows(self, np.where(known, code, -1), np.asarray(start, dtype=np.int64), k, qdays)
 
     # --- prefix sums --------------------------------------------------------------------------
-    def _prefix(self, column: str):
+    def _prefix(self, column: str) -> "_Prefix":
         if column not in self._prefix_cache:
             values = pd.to_numeric(self.games[column], errors="coerce").astype("float64").to_numpy()
-            null = np.isnan(values)
-            zero = np.where(null, 0.0, values)
-            self._prefix_cache[column] = (
-                np.concatenate([[0.0], np.cumsum(zero)]),
-                np.concatenate([[0], np.cumsum(null)]),
-                np.concatenate([[0.0], np.cumsum(zero * zero)]),
-            )
+            self._prefix_cache[column] = _Prefix(values)
         return self._prefix_cache[column]
+
+
+class _Prefix:
+    """Exact prefix sums of one column (values, squares, NULL counts); see the module docstring."""
+
+    _EXACT_FLOAT = 2.0**53
+
+    def __init__(self, values: np.ndarray):
+        null = ~np.isfinite(values)  # NaN and +-Inf are NULL (§2)
+        zero = np.where(null, 0.0, values)
+        self.nulls = np.concatenate([[0], np.cumsum(null)])
+        integral = bool(np.all(zero == np.round(zero)))
+        self.is_float = integral and float(np.abs(zero).sum()) < self._EXACT_FLOAT and float(
+            (zero * zero).sum()) < self._EXACT_FLOAT
+        if self.is_float:  # integers: float64 sums are exact
+            self.scale = 1
+            self.sums = np.concatenate([[0.0], np.cumsum(zero)])
+            self.squares = np.concatenate([[0.0], np.cumsum(zero * zero)])
+            return
+        ratios = [v.as_integer_ratio() for v in zero.tolist()]
+        self.scale = max(q for _, q in ratios)  # a power of two: every value is an integer / scale
+        ints = [p * (self.scale // q) for p, q in ratios]
+        self.sums = np.concatenate([[0], np.cumsum(np.array(ints, dtype=object))]) if ints else np.array([0], dtype=object)
+        self.squares = (np.concatenate([[0], np.cumsum(np.array([i * i for i in ints], dtype=object))])
+                        if ints else np.array([0], dtype=object))
+
+    def total(self, lo: np.ndarray, hi: np.ndarray):
+        """Exact window sums (float64 for integer columns, else Python ints in units of 1/scale)."""
+        return self.sums[hi] - self.sums[lo]
+
+    def quotient(self, numerator, denominator: np.ndarray) -> np.ndarray:
+        """numerator / (denominator * scale), correctly rounded; NaN where denominator is 0."""
+        den = np.asarray(denominator)
+        ok = den > 0
+        if self.is_float:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                return np.where(ok, np.asarray(numerator, dtype="float64") / np.maximum(den, 1), np.nan)
+        out = np.full(len(den), np.nan)
+        if ok.any():  # Python int / int on object arrays: correctly rounded
+            num = np.asarray(numerator, dtype=object)[ok]
+            out[ok] = (num / (den[ok].astype(object) * self.scale)).astype("float64")
+        return out
 
 
 class Windows:
@@ -109,36 +152,41 @@ class Windows:
     def sum(self, column: str, n: int | None = None, since_days: int | None = None, strict: bool = True) -> np.ndarray:
         """Window sum. strict: NaN unless non-NULL in every game of the window (spec §2)."""
         lo, hi = self.bounds(n, since_days)
-        csum, cnull, _ = self.index._prefix(column)
-        total = csum[hi] - csum[lo]
+        prefix = self.index._prefix(column)
+        total = prefix.quotient(prefix.total(lo, hi), np.ones(len(lo), dtype=np.int64))
         if strict:
-            nulls = cnull[hi] - cnull[lo]
+            nulls = prefix.nulls[hi] - prefix.nulls[lo]
             total = np.where(nulls > 0, np.nan, total)
         return total
 
     def non_null_count(self, column: str, n: int | None = None, since_days: int | None = None) -> np.ndarray:
         lo, hi = self.bounds(n, since_days)
-        _, cnull, _ = self.index._prefix(column)
-        return (hi - lo) - (cnull[hi] - cnull[lo])
+        prefix = self.index._prefix(column)
+        return (hi - lo) - (prefix.nulls[hi] - prefix.nulls[lo])
 
     def mean(self, column: str, n: int | None = None, since_days: int | None = None) -> np.ndarray:
-        """Mean of the non-NULL values in the window (SQL AVG); NaN if none."""
+        """Mean of the non-NULL values in the window (SQL AVG), exactly rounded; NaN if none."""
         lo, hi = self.bounds(n, since_days)
-        csum, cnull, _ = self.index._prefix(column)
-        count = (hi - lo) - (cnull[hi] - cnull[lo])
-        with np.errstate(divide="ignore", invalid="ignore"):
-            return np.where(count > 0, (csum[hi] - csum[lo]) / np.maximum(count, 1), np.nan)
+        prefix = self.index._prefix(column)
+        count = (hi - lo) - (prefix.nulls[hi] - prefix.nulls[lo])
+        return prefix.quotient(prefix.total(lo, hi), count)
 
     def std(self, column: str, n: int | None = None, since_days: int | None = None) -> np.ndarray:
-        """Sample standard deviation (n - 1) of the non-NULL values; NaN below 2 values."""
+        """Sample standard deviation (n - 1) of the non-NULL values; NaN below 2 values. The
+        variance is the correctly rounded value of the exact (n·Σx² − (Σx)²) / (n(n − 1))."""
         lo, hi = self.bounds(n, since_days)
-        csum, cnull, csq = self.index._prefix(column)
-        count = (hi - lo) - (cnull[hi] - cnull[lo])
-        s = csum[hi] - csum[lo]
-        sq = csq[hi] - csq[lo]
-        with np.errstate(divide="ignore", invalid="ignore"):
-            var = (sq - s * s / np.maximum(count, 1)) / np.maximum(count - 1, 1)
-        return np.where(count >= 2, np.sqrt(np.maximum(var, 0.0)), np.nan)
+        prefix = self.index._prefix(column)
+        count = (hi - lo) - (prefix.nulls[hi] - prefix.nulls[lo])
+        out = np.full(len(lo), np.nan)
+        s = prefix.sums[hi] - prefix.sums[lo]
+        sq = prefix.squares[hi] - prefix.squares[lo]
+        scale2 = prefix.scale * prefix.scale
+        for i in np.flatnonzero(count >= 2):
+            k = int(count[i])
+            si, qi = (int(s[i]), int(sq[i]))  # exact: float64 integers below 2**53, or Python ints
+            var = (k * qi - si * si) / (k * (k - 1) * scale2)
+            out[i] = float(np.sqrt(max(var, 0.0)))
+        return out
 
     def last_value(self, column: str, offset: int = 1, non_null: bool = False) -> pd.Series:
         """Value of the offset-th most recent game before D (offset 1 = the latest); with

@@ -21,7 +21,8 @@ class Table:
     columns: tuple[tuple[str, str], ...]  # (column, logical type), in contract order
     key: tuple[str, ...]
     date_column: str = "game_date"
-    not_null: tuple[str, ...] = ()  # columns that may never be NULL (keys at least)
+    not_null: tuple[str, ...] = ()  # columns that may never be NULL (PHASE3.md: not marked nullable)
+    not_null_when_played: tuple[str, ...] = ()  # NULL only on DNP rows (is_dnp TRUE or is_active FALSE)
 
     @property
     def fqn(self) -> str:
@@ -54,7 +55,8 @@ SCHEDULE = Table(
         " game_status INT64, is_regular_season BOOL, is_playoffs BOOL"
     ),
     key=("game_id",),
-    not_null=("game_id", "game_date", "season_year", "home_team_abbr", "away_team_abbr"),
+    not_null=("game_id", "game_date", "season_year", "home_team_abbr", "away_team_abbr", "game_status",
+              "is_regular_season", "is_playoffs"),
 )
 
 PLAYER_GAME_SUMMARY = Table(
@@ -73,7 +75,11 @@ PLAYER_GAME_SUMMARY = Table(
         " processed_at TIMESTAMP"
     ),
     key=("player_lookup", "game_id"),
-    not_null=("player_lookup", "game_id", "game_date", "season_year", "team_abbr", "opponent_team_abbr"),
+    not_null=("player_lookup", "game_id", "game_date", "season_year", "team_abbr", "opponent_team_abbr",
+              "player_name", "home_game", "starter", "is_active", "is_dnp", "processed_at"),
+    not_null_when_played=("minutes_played", "points", "fg_makes", "fg_attempts", "three_pt_makes",
+                          "three_pt_attempts", "ft_makes", "ft_attempts", "offensive_rebounds",
+                          "defensive_rebounds", "assists", "turnovers"),
 )
 
 TEAM_OFFENSE_GAME_SUMMARY = Table(
@@ -86,7 +92,8 @@ TEAM_OFFENSE_GAME_SUMMARY = Table(
         " offensive_rating FLOAT64, processed_at TIMESTAMP"
     ),
     key=("team_abbr", "game_id"),
-    not_null=("game_id", "game_date", "season_year", "team_abbr", "opponent_team_abbr"),
+    not_null=("game_id", "game_date", "season_year", "team_abbr", "opponent_team_abbr", "home_game", "win_flag",
+              "points", "possessions", "pace", "offensive_rating", "processed_at"),
 )
 
 TEAM_DEFENSE_GAME_SUMMARY = Table(
@@ -102,7 +109,9 @@ TEAM_DEFENSE_GAME_SUMMARY = Table(
         " three_pt_points_allowed INT64, processed_at TIMESTAMP"
     ),
     key=("defending_team_abbr", "game_id"),
-    not_null=("game_id", "game_date", "season_year", "defending_team_abbr", "opponent_team_abbr"),
+    not_null=("game_id", "game_date", "season_year", "defending_team_abbr", "opponent_team_abbr",
+              "points_allowed", "defensive_rating", "opponent_pace", "opp_three_pt_makes", "opp_three_pt_attempts",
+              "three_pt_points_allowed", "processed_at"),
 )
 
 UPCOMING_PLAYER_GAME_CONTEXT = Table(
@@ -121,7 +130,11 @@ UPCOMING_PLAYER_GAME_CONTEXT = Table(
     ),
     # Several snapshots of one player-game may exist; consumers take the latest processed_at.
     key=("player_lookup", "game_id", "processed_at"),
-    not_null=("player_lookup", "game_id", "game_date"),
+    # team_abbr / opponent_team_abbr stay nullable: PRECOMPUTE.md §7.3-7.5 turn a NULL into a
+    # MISSING_DATA entity failure, a documented outcome the loader must not make unreachable.
+    not_null=("player_lookup", "game_id", "game_date", "home_game", "back_to_back", "season_phase",
+              "games_in_last_7_days", "games_in_last_14_days", "minutes_in_last_7_days", "minutes_in_last_14_days",
+              "back_to_backs_last_14_days", "processed_at"),
 )
 
 UPCOMING_TEAM_GAME_CONTEXT = Table(
@@ -134,7 +147,7 @@ UPCOMING_TEAM_GAME_CONTEXT = Table(
         " processed_at TIMESTAMP"
     ),
     key=("team_abbr", "game_id", "processed_at"),
-    not_null=("team_abbr", "game_id", "game_date"),
+    not_null=("team_abbr", "game_id", "game_date", "opponent_team_abbr", "home_game", "processed_at"),
 )
 
 PHASE3_TABLES: tuple[Table, ...] = (

@@ -4,6 +4,6 @@ Both implement the same small interface (`Warehouse`), selected in one place
 (`nba_precompute.resources.warehouse_from_env`). Dialect-specific SQL lives in `sql.py`.
 """
 
-from nba_precompute.warehouse.base import Warehouse, WarehouseError
+from nba_precompute.warehouse.base import Warehouse, WarehouseError, WarehouseInputError
 
-__all__ = ["Warehouse", "WarehouseError"]
+__all__ = ["Warehouse", "WarehouseError", "WarehouseInputError"]

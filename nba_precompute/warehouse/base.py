@@ -18,7 +18,17 @@ OUTPUT_TABLES: tuple[Table, ...] = (*ASSET_TABLES.values(), FAILURES, DEPENDENCY
 
 
 class WarehouseError(RuntimeError):
-    """A storage problem with a message that names the table (and date) involved."""
+    """A storage problem with a message that names the table (and date) involved: an
+    environment failure (full disk, read-only path, a busy file) unless `bad_input`."""
+
+    bad_input = False
+
+
+class WarehouseInputError(WarehouseError):
+    """The warehouse setting itself is wrong (a folder, a file that is not a warehouse, a table
+    never loaded): the user's input to fix, not the environment."""
+
+    bad_input = True
 
 
 class Warehouse(dg.ConfigurableResource):
@@ -45,8 +55,18 @@ class Warehouse(dg.ConfigurableResource):
         with `verdicts` (DEPENDENCY_CHECKS columns but created_at; None = none) (§2 Writes, §5)."""
 
     @abstractmethod
+    def replace_date_ranges(self, frames: dict[Table, pd.DataFrame],
+                            ranges: Sequence[tuple[dt.date, dt.date]]) -> None:
+        """In one transaction: replace every row of each table dated in any of the [start, end]
+        ranges by its frame; rows dated outside them are never touched."""
+
     def replace_date_range(self, frames: dict[Table, pd.DataFrame], start: dt.date, end: dt.date) -> None:
         """In one transaction: replace every row of each table dated in [start, end] by its frame."""
+        self.replace_date_ranges(frames, [(start, end)])
+
+    def check_writable(self) -> None:
+        """Raise a WarehouseError naming the cause when a write would fail before it starts
+        (a read-only path, a file that is not a warehouse); backends without a file: nothing."""
 
     @contextmanager
     def session(self) -> Iterator[None]:
@@ -56,7 +76,7 @@ class Warehouse(dg.ConfigurableResource):
     def read_required(self, table: Table, start=None, end=None, columns=None) -> pd.DataFrame:
         """Like read(), but a missing table is a clear error naming it."""
         if not self.table_exists(table):
-            raise WarehouseError(
+            raise WarehouseInputError(
                 f"table {table.fqn} does not exist in the warehouse; load Phase 3 data first "
                 f"(nba-precompute load-phase3 DIR)"
             )

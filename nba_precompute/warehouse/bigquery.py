@@ -250,7 +250,7 @@ class BigQueryWarehouse(Warehouse):
         if problems and not quiet:
             raise WarehouseError("could not delete staging table(s) " + "; ".join(problems))
 
-    def replace_date_range(self, frames, start, end) -> None:
+    def replace_date_ranges(self, frames, ranges) -> None:
         raise WarehouseError(
             "Phase 3 tables in BigQuery are produced by the Phase 3 system; load-phase3 targets the "
             "embedded DuckDB warehouse only"

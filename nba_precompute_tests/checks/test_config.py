@@ -88,12 +88,14 @@ def test_value_range_resolution():
     pdc = cfg.value_ranges.ranges_for("pdc")
     assert pdc["ts_pct_last_10"] == ValueRange(0, 1.5)  # explicit beats the pct word
     assert pdc["usage_rate_last_10"] == ValueRange(0, 100)
-    assert pdc["games_played_season"] == ValueRange(0, None)  # INT64 count
-    assert "team_off_rating_last_10" not in pdc  # a rating is not a rate
+    assert pdc["games_played_season"] == ValueRange(0, 82)  # explicit: settings.pdc_max_season_games
+    assert cfg.value_ranges.ranges_for("psza")["total_shots_last_10"] == ValueRange(0, None)  # INT64 count
+    assert pdc["team_off_rating_last_10"] == ValueRange(50, 200)  # explicit: a rating is not a *_rate
     mlfs = cfg.value_ranges.ranges_for("mlfs")
     assert mlfs["f15_home_away"] == ValueRange(values=(0.0, 1.0))
     assert mlfs["f10_injury_risk"] == ValueRange(0, 3)
-    assert "f13_opponent_def_rating" not in mlfs
+    assert mlfs["f13_opponent_def_rating"] == ValueRange(50, 200)
+    assert len([c for c in mlfs if c[0] == "f" and c[1:3].isdigit()]) == 25  # every feature is ranged
     assert str(ValueRange(0, None)) == "[0, inf)" and str(ValueRange(None, 3)) == "(-inf, 3]"
     assert str(ValueRange(values=(0, 1))) == "{0, 1}"
     bad = ValueRange(0, 100).violations(np.array([0, 100, -1, 101, np.nan, np.inf]))

@@ -284,7 +284,7 @@ def test_mlfs_f10_and_other_features_out_of_range_fail():
         ("tdza", "three_pt_pct_allowed_last_15", -0.1, "three_pt_pct_allowed_last_15 -0.1 outside [0, 1] for x"),
         ("pdc", "ts_pct_last_10", 1.6, "ts_pct_last_10 1.6 outside [0, 1.5] for x"),
         ("pdc", "usage_rate_last_10", 120.0, "usage_rate_last_10 120 outside [0, 100] for x"),
-        ("pdc", "games_played_season", -2, "games_played_season -2 outside [0, inf) for x"),
+        ("pdc", "games_played_season", -2, "games_played_season -2 outside [0, 82] for x"),
         ("pcf", "shot_zone_mismatch_score", -10.5, "shot_zone_mismatch_score -10.5 outside [-10, 10] for x"),
         ("pcf", "pace_score", np.inf, "pace_score inf outside [-3, 3] for x"),
         ("pcf", "total_composite_adjustment", 16.01, "total_composite_adjustment 16.01 outside [-21, 16] for x"),
@@ -308,9 +308,9 @@ def test_each_range(asset, column, value, detail):
 
 def test_null_values_and_the_range_bounds_pass():
     rows = pcf_rows(names=["a", "b", "c"], fatigue_score=[0, 100, None], pace_score=[-3.0, 3.0, None])
-    rows2 = pdc_rows(names=["a", "b"], ts_pct_last_10=[1.5, 1.4], team_off_rating_last_10=[300.0, 112.0])
+    rows2 = pdc_rows(names=["a", "b"], ts_pct_last_10=[1.5, 1.4], team_off_rating_last_10=[200.0, 50.0])
     assert result(evaluate_checks("pcf", [D], rows, failures()), "value_ranges")["passed"]
-    # team_off_rating_last_10 is a rating, not a *_rate: not ranged
+    # team_off_rating_last_10 is a rating, not a *_rate: its own range [50, 200], bounds included
     assert result(evaluate_checks("pdc", [D], rows2, failures()), "value_ranges")["passed"]
 
 

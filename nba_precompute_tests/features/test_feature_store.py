@@ -464,3 +464,30 @@ def test_empty_slate():
     res = run([], amy_games(), aaa_games(), dates=[dt.date(2022, 12, 25)])
     assert list(res.rows.columns) == output_columns("mlfs")
     assert len(res.rows) == len(res.failures) == len(res.candidates) == 0
+
+
+# --- implausible inputs are never gold (issue 13) --------------------------------------------------
+def _gold_inputs(**pdc):
+    return dict(upcg=[ctx("amy", days_rest=2, opponent_days_rest=0)], pgs=amy_games(), togs=aaa_games(),
+                c=[pdc_row("amy", **pdc)], f=[pcf_row("amy")], p=[psza_row("amy")], t=[tdza_row()])
+
+
+def test_a_feature_outside_its_value_range_caps_the_row_at_critical():
+    assert only(run(**_gold_inputs()))["quality_tier"] == "gold"  # the control
+    for column, value in (("points_avg_last_5", 800000005.4), ("team_pace_last_10", -102.18),
+                          ("team_off_rating_last_10", 250.0)):
+        row = only(run(**_gold_inputs(**{column: value})))
+        assert row["feature_quality_score"] == 49.0 and row["quality_tier"] == "critical", column
+        assert row["default_feature_count"] == 0  # the sources are still what they are
+
+
+def test_an_implausible_phase3_game_behind_the_row_caps_it_even_with_plausible_features():
+    inputs = _gold_inputs()
+    games = amy_games()
+    games[2] = {**games[2], "minutes_played": 95.0}  # one game of S (not in L's last five): > 70 minutes
+    row = only(run(**{**inputs, "pgs": games}))
+    assert row["f00_points_avg_last_5"] == 21.5  # from pdc, plausible
+    assert row["quality_tier"] == "critical"
+    teams = aaa_games()
+    teams[1] = {**teams[1], "pace": 20.0}  # a TG game with pace below 60
+    assert only(run(**{**inputs, "togs": teams}))["quality_tier"] == "critical"
