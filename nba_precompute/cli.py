@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import os
 import sys
 from pathlib import Path
 
+from nba_precompute import config as configuration
 from nba_precompute.registry import ASSET_NAMES
 
 
@@ -39,9 +39,9 @@ def _only(value: str) -> set[str]:
 
 
 def _warehouse():
-    from nba_precompute.resources import warehouse_from_env
+    from nba_precompute.resources import warehouse_from_config
 
-    return warehouse_from_env()
+    return warehouse_from_config()
 
 
 # --- commands ---------------------------------------------------------------------------------
@@ -112,9 +112,9 @@ def cmd_demo(args) -> int:
     print(f"== generating the demo season (scenario {args.scenario or 'none'}, seed {args.seed}) into {out}")
     write_season(out, season_year=2021, seed=args.seed, scenario=args.scenario)
     loaded = load_phase3(out, warehouse)
-    print(f"== loaded into {os.environ.get('NBA_PRECOMPUTE_WAREHOUSE')}")
+    print(f"== loaded into {configuration.current().warehouse}")
     print(loaded.summary().to_string(index=False))
-    print(f"== backfilling {args.start}..{args.end} through Dagster (DAGSTER_HOME={os.environ.get('DAGSTER_HOME', '')})")
+    print(f"== backfilling {args.start}..{args.end} through Dagster (DAGSTER_HOME={configuration.current().dagster_home or ''})")
     code = run_backfill(args.start, args.end, list(ASSET_NAMES), warehouse=warehouse, report=False)
     print(f"== coverage {args.start}..{args.end}, with the root cause of every failed date")
     heatmap = Path(args.heatmap)
@@ -194,11 +194,11 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    if args.warehouse:
-        os.environ["NBA_PRECOMPUTE_WAREHOUSE"] = str(args.warehouse)
-    os.environ.setdefault("NBA_PRECOMPUTE_WAREHOUSE", str(Path(".nba_precompute") / "warehouse.duckdb"))
+    # the configuration, read once, flags over the environment; every command runs inside it
+    config = configuration.current().replace(warehouse=Path(args.warehouse) if args.warehouse else None)
     try:
-        return args.func(args)
+        with configuration.using(config):
+            return args.func(args)
     except Exception as exc:  # a clear one-line error for known failures, no traceback
         from nba_precompute.phase3.loader import Phase3ValidationError
         from nba_precompute.warehouse import WarehouseError

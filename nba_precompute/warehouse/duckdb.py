@@ -25,6 +25,7 @@ import pandas as pd
 from dagster_duckdb import DuckDBResource
 from pydantic import Field, PrivateAttr
 
+from nba_precompute.config import LOCK_TIMEOUT_ENV
 from nba_precompute.phase3.contract import Table
 from nba_precompute.registry import ASSET_TABLES
 from nba_precompute.tables import DEPENDENCY_CHECKS, FAILURES
@@ -32,7 +33,6 @@ from nba_precompute.warehouse import sql
 from nba_precompute.warehouse.base import OUTPUT_TABLES, Warehouse, WarehouseError, stamp, verdict_frame
 
 
-LOCK_TIMEOUT_ENV = "NBA_PRECOMPUTE_DUCKDB_LOCK_TIMEOUT"
 DEFAULT_LOCK_TIMEOUT = 600.0
 _held = threading.local()  # lock files this thread holds (nested connections do not re-lock)
 
@@ -111,7 +111,7 @@ class DuckDBWarehouse(Warehouse):
             return
         path = Path(self.database)
         path.parent.mkdir(parents=True, exist_ok=True)
-        timeout = self.lock_timeout_seconds or float(os.environ.get(LOCK_TIMEOUT_ENV, DEFAULT_LOCK_TIMEOUT))
+        timeout = self.lock_timeout_seconds or DEFAULT_LOCK_TIMEOUT
         with exclusive(path, timeout):
             connected = False
             try:
