@@ -29,11 +29,12 @@ NBA_PRECOMPUTE_HEAL_INTERVAL_SECONDS sets the minimum interval between evaluatio
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass
 
 import dagster as dg
 
+from nba_precompute import config as configuration
+from nba_precompute.config import Config
 from nba_precompute.failures import Category
 from nba_precompute.outcomes import DATE_OUTCOME_CHECK, FAILED_DEPENDENCIES
 from nba_precompute import registry
@@ -48,8 +49,8 @@ PAGE = 1000
 UPSTREAM_WITH_CONSUMERS: list[str] = [a for a in ASSET_NAMES if DOWNSTREAM[a]]
 
 
-def heal_interval_seconds() -> int:
-    return int(os.environ.get("NBA_PRECOMPUTE_HEAL_INTERVAL_SECONDS", "30"))
+def heal_interval_seconds(config: Config | None = None) -> int:
+    return (config or configuration.current()).heal_interval_seconds
 
 
 @dataclass(frozen=True)

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import os
 import sys
 from pathlib import Path
 
+from nba_precompute import config as configuration
 from nba_precompute.registry import ASSET_NAMES
 
 
@@ -75,9 +75,9 @@ def _only(value: str) -> set[str]:
 
 
 def _warehouse():
-    from nba_precompute.resources import warehouse_from_env
+    from nba_precompute.resources import warehouse_from_config
 
-    return warehouse_from_env()
+    return warehouse_from_config()
 
 
 # --- commands ---------------------------------------------------------------------------------
@@ -114,7 +114,7 @@ def _preflight_writes() -> None:
     """A backfill writes the warehouse and the Dagster instance: a read-only or missing path
     fails here, with its cause on one line, instead of inside every run."""
     _warehouse().check_writable()
-    home = os.environ.get("DAGSTER_HOME")
+    home = configuration.current().dagster_home
     if home:
         import tempfile
 
@@ -180,9 +180,9 @@ def cmd_demo(args) -> int:
     print(f"== generating the demo season (scenario {args.scenario or 'none'}, seed {args.seed}) into {out}")
     write_season(out, season_year=2021, seed=args.seed, scenario=args.scenario)
     loaded = load_phase3(out, warehouse)
-    print(f"== loaded into {os.environ.get('NBA_PRECOMPUTE_WAREHOUSE')}")
+    print(f"== loaded into {configuration.current().warehouse}")
     print(loaded.summary().to_string(index=False))
-    print(f"== backfilling {args.start}..{args.end} through Dagster (DAGSTER_HOME={os.environ.get('DAGSTER_HOME', '')})")
+    print(f"== backfilling {args.start}..{args.end} through Dagster (DAGSTER_HOME={configuration.current().dagster_home or ''})")
     code = run_backfill(args.start, args.end, list(ASSET_NAMES), warehouse=warehouse, report=False)
     print(f"== coverage {args.start}..{args.end}, with the root cause of every failed date")
     heatmap = Path(args.heatmap)
@@ -269,11 +269,11 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    if args.warehouse:
-        os.environ["NBA_PRECOMPUTE_WAREHOUSE"] = str(args.warehouse)
-    os.environ.setdefault("NBA_PRECOMPUTE_WAREHOUSE", str(Path(".nba_precompute") / "warehouse.duckdb"))
+    # the configuration, read once, flags over the environment; every command runs inside it
+    config = configuration.current().replace(warehouse=Path(args.warehouse) if args.warehouse else None)
     try:
-        return args.func(args)
+        with configuration.using(config):
+            return args.func(args)
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)
         return 130
@@ -303,7 +303,7 @@ def describe_error(exc: BaseException) -> tuple[int, str]:
     if isinstance(exc, WarehouseError):
         return (2 if exc.bad_input else 1), one_line
     if isinstance(exc, sqlite3.Error):
-        home = os.environ.get("DAGSTER_HOME", "(project-local instance)")
+        home = configuration.current().dagster_home or "(project-local instance)"
         return 1, f"the Dagster instance at DAGSTER_HOME={home} cannot be used: {type(exc).__name__}: {one_line}"
     if isinstance(exc, OSError):
         where = f"{exc.filename}: " if exc.filename else ""
@@ -327,7 +327,7 @@ def _os_cause_in(exc: BaseException) -> str | None:
         if isinstance(e, OSError):
             return f"{e.filename + ': ' if e.filename else ''}{e.strerror or e}"
         if isinstance(e, sqlite3.Error):
-            return f"the Dagster instance at DAGSTER_HOME={os.environ.get('DAGSTER_HOME', '')} cannot be used: {e}"
+            return f"the Dagster instance at DAGSTER_HOME={configuration.current().dagster_home} cannot be used: {e}"
         e = e.__cause__ or e.__context__
     return None
 

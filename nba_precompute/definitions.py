@@ -10,16 +10,20 @@ from pathlib import Path
 
 import dagster as dg
 
+from nba_precompute import config as configuration
+from nba_precompute.config import Config
 from nba_precompute.instance import apply_performance_env
-from nba_precompute.resources import target
 
 apply_performance_env()
 
 
-def build_definitions() -> dg.Definitions:
-    """Load every definition of nba_precompute/defs/, reading the settings of this call."""
-    target()  # a bad NBA_PRECOMPUTE_TARGET fails here with its own message, not inside the loader's
-    return dg.load_from_defs_folder(path_within_project=Path(__file__).parent)
+def build_definitions(config: Config | None = None) -> dg.Definitions:
+    """Load every definition of nba_precompute/defs/ with one configuration: `config`, else the
+    environment's, read once here (a bad NBA_PRECOMPUTE_TARGET fails here with its own message,
+    not inside the loader's). Each defs/ module takes it from `configuration.current()`."""
+    config = config or configuration.current()
+    with configuration.using(config):
+        return dg.load_from_defs_folder(path_within_project=Path(__file__).parent)
 
 
 defs = build_definitions()

@@ -13,6 +13,8 @@ from pathlib import Path
 
 import dagster as dg
 
+from nba_precompute import config as configuration
+from nba_precompute.config import Config
 from nba_precompute.resources import WAREHOUSE_POOL
 
 DEFAULT_HOME = Path(".nba_precompute") / "dagster_home"
@@ -29,11 +31,10 @@ def apply_performance_env() -> None:
         os.environ.setdefault(key, value)
 
 
-def dagster_home() -> Path:
-    home = os.environ.get("DAGSTER_HOME")
+def dagster_home(config: Config | None = None) -> Path:
+    home = (config or configuration.current()).dagster_home
     path = Path(home) if home else DEFAULT_HOME.resolve()
     path.mkdir(parents=True, exist_ok=True)
-    os.environ["DAGSTER_HOME"] = str(path)
     if not (path / "dagster.yaml").exists():
         shutil.copyfile(LOCAL_INSTANCE_YAML, path / "dagster.yaml")
         # Create the SQLite databases now, in one process: `dagster dev` starts the webserver, the
@@ -44,10 +45,11 @@ def dagster_home() -> Path:
     return path
 
 
-def get_instance() -> dg.DagsterInstance:
-    dagster_home()
+def get_instance(config: Config | None = None) -> dg.DagsterInstance:
+    """The instance of the configured home, opened by its path (DAGSTER_HOME is never set)."""
+    home = dagster_home(config)
     apply_performance_env()
-    return dg.DagsterInstance.get()
+    return dg.DagsterInstance.from_config(str(home))
 
 
 def initialize_pools(instance: dg.DagsterInstance) -> None:

@@ -7,15 +7,26 @@ materialize as OFF_SEASON (0 rows, no failure).
 
 from __future__ import annotations
 
-import os
+from functools import cache
 
 import dagster as dg
 
-FIRST_SUPPORTED_OPENER = "2021-10-19"
+from nba_precompute import config
+from nba_precompute.config import FIRST_SUPPORTED_OPENER  # noqa: F401  (re-exported)
 
 
 def start_date() -> str:
-    return os.environ.get("NBA_PRECOMPUTE_START_DATE", FIRST_SUPPORTED_OPENER)
+    return config.current().start_date
 
 
-daily_partitions = dg.DailyPartitionsDefinition(start_date=start_date(), end_offset=1)
+@cache
+def partitions_for(start: str) -> dg.DailyPartitionsDefinition:
+    return dg.DailyPartitionsDefinition(start_date=start, end_offset=1)
+
+
+def __getattr__(name: str):
+    # `daily_partitions` is built on first use from the configuration of that moment (the
+    # definitions load), not at import: importing the package reads no environment.
+    if name == "daily_partitions":
+        return partitions_for(start_date())
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

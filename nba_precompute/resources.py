@@ -1,59 +1,58 @@
 """The one switch between the embedded DuckDB warehouse (default) and BigQuery (production).
 
-NBA_PRECOMPUTE_TARGET = duckdb (default) | bigquery
-  duckdb:   NBA_PRECOMPUTE_WAREHOUSE (default .nba_precompute/warehouse.duckdb under the cwd)
-  bigquery: NBA_PRECOMPUTE_GCP_PROJECT (or GOOGLE_CLOUD_PROJECT), NBA_PRECOMPUTE_GCP_LOCATION,
-            credentials from application default credentials or GOOGLE_APPLICATION_CREDENTIALS;
-            values are passed as dg.EnvVar so they never appear in run config or metadata.
+From the configuration (nba_precompute/config.py; README "Configuration"):
+  target = duckdb (default) | bigquery  (NBA_PRECOMPUTE_TARGET)
+  duckdb:   the warehouse file (NBA_PRECOMPUTE_WAREHOUSE, default .nba_precompute/warehouse.duckdb)
+  bigquery: the project (NBA_PRECOMPUTE_GCP_PROJECT or GOOGLE_CLOUD_PROJECT), location, credentials
+            (NBA_PRECOMPUTE_GCP_CREDENTIALS, else application default credentials); the project is
+            passed to Dagster as a dg.EnvVar so its value never appears in run config or metadata.
 """
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import dagster as dg
 
+from nba_precompute import config as configuration
+from nba_precompute.config import DEFAULT_WAREHOUSE, GCP_CREDENTIALS_ENV, Config
 from nba_precompute.warehouse import Warehouse
 
-DEFAULT_WAREHOUSE = Path(".nba_precompute") / "warehouse.duckdb"
+__all__ = ["DEFAULT_WAREHOUSE", "WAREHOUSE_POOL", "bigquery_warehouse", "storage_kind", "target",
+           "warehouse_from_config"]
 
 # The Dagster concurrency pool of every step that writes the warehouse (deploy/dagster.yaml
 # limits it; instance.initialize_pools creates its row before runs start).
 WAREHOUSE_POOL = "warehouse"
 
 
-def target() -> str:
-    value = os.environ.get("NBA_PRECOMPUTE_TARGET", "duckdb").lower()
-    if value not in ("duckdb", "bigquery"):
-        raise ValueError(f"NBA_PRECOMPUTE_TARGET must be duckdb or bigquery, not {value!r}")
-    return value
+def target(config: Config | None = None) -> str:
+    return (config or configuration.current()).target
 
 
-def duckdb_path() -> str:
-    return os.environ.get("NBA_PRECOMPUTE_WAREHOUSE", str(DEFAULT_WAREHOUSE))
-
-
-def bigquery_warehouse(project: str | None = None, resolve: bool = False):
-    """The BigQuery warehouse, its project from the argument or the environment: as a dg.EnvVar
-    for Definitions (the value never lands in run config), resolved for direct use (resolve)."""
+def bigquery_warehouse(project: str | None = None, resolve: bool = False, config: Config | None = None):
+    """The BigQuery warehouse, its project from the argument or the configuration: as a dg.EnvVar
+    for Definitions (Dagster resolves it in the run; the value never lands in run config), the
+    value itself for direct use (resolve)."""
     from nba_precompute.warehouse.bigquery import BigQueryWarehouse
 
+    config = config or configuration.current()
     if project is None:
-        project_var = "NBA_PRECOMPUTE_GCP_PROJECT" if os.environ.get("NBA_PRECOMPUTE_GCP_PROJECT") else "GOOGLE_CLOUD_PROJECT"
-        if not os.environ.get(project_var):
+        if config.gcp_project_env is None:
             raise ValueError("set NBA_PRECOMPUTE_GCP_PROJECT (or GOOGLE_CLOUD_PROJECT) for the BigQuery target")
-        project = os.environ[project_var] if resolve else dg.EnvVar(project_var)
-    return BigQueryWarehouse(project=project, location=os.environ.get("NBA_PRECOMPUTE_GCP_LOCATION", "US"))
+        project = config.gcp_project if resolve else dg.EnvVar(config.gcp_project_env)
+    credentials = None
+    if config.gcp_credentials:  # a secret: by name too, or the UI's resource page would show it
+        credentials = config.gcp_credentials if resolve else dg.EnvVar(GCP_CREDENTIALS_ENV)
+    return BigQueryWarehouse(project=project, location=config.gcp_location, gcp_credentials=credentials)
 
 
-def warehouse_from_env() -> Warehouse:
-    if target() == "bigquery":
-        return bigquery_warehouse()
+def warehouse_from_config(config: Config | None = None) -> Warehouse:
+    config = config or configuration.current()
+    if config.target == "bigquery":
+        return bigquery_warehouse(config=config)
     from nba_precompute.warehouse.duckdb import DuckDBWarehouse
 
-    return DuckDBWarehouse(database=duckdb_path())
+    return DuckDBWarehouse(database=str(config.warehouse), lock_timeout_seconds=config.duckdb_lock_timeout_seconds)
 
 
-def storage_kind() -> str:
-    return target()
+def storage_kind(config: Config | None = None) -> str:
+    return target(config)

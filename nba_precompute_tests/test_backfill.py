@@ -1,6 +1,7 @@
 """`nba-precompute backfill` on the November 2021 gap scenario: the cascade, --only, --dry-run."""
 
 import datetime as dt
+import os
 
 import dagster as dg
 import pandas as pd
@@ -148,3 +149,30 @@ def test_an_error_check_blocks_that_date_downstream_and_fails_the_run(gap_season
     dates = set(pd.to_datetime(pdc["analysis_date"]).dt.strftime("%Y-%m-%d"))
     assert "2021-11-10" not in dates and {"2021-11-08", "2021-11-12"} <= dates
     assert "2021-11-10" not in instance.get_materialized_partitions(dg.AssetKey("pdc"))
+
+
+def test_the_cli_warehouse_flag_reaches_the_runs_resource_and_the_environment_is_left_untouched(tmp_path, monkeypatch):
+    from nba_precompute import instance as local_instance
+
+    home = tmp_path / "home"
+    monkeypatch.setenv("DAGSTER_HOME", str(home))
+    monkeypatch.setenv("NBA_PRECOMPUTE_WAREHOUSE", str(tmp_path / "decoy.duckdb"))
+    write_season(tmp_path / "p3", season_year=2021, scenario="nov-2021-gaps")
+    flagged = tmp_path / "flagged.duckdb"
+    # the planned-events setting is still written by instance.apply_performance_env until issue 12's branch removes it
+    performance = set(getattr(local_instance, "PERFORMANCE_ENV", {}))
+    before = {k: v for k, v in os.environ.items() if k not in performance}
+
+    assert main(["--warehouse", str(flagged), "load-phase3", str(tmp_path / "p3")]) == 0
+    assert main(["--warehouse", str(flagged), "backfill", "--start", "2021-11-05", "--end", "2021-11-06",
+                 "--assets", "tdza"]) == 0
+
+    assert {k: v for k, v in os.environ.items() if k not in performance} == before
+    assert not (tmp_path / "decoy.duckdb").exists()
+    rows = DuckDBWarehouse(database=str(flagged)).query(
+        "SELECT analysis_date, count(*) n FROM nba_precompute.team_defense_zone_analysis GROUP BY 1 ORDER BY 1")
+    assert list(pd.to_datetime(rows["analysis_date"])) == [pd.Timestamp("2021-11-05"), pd.Timestamp("2021-11-06")]
+    assert (rows["n"] == 30).all()
+    with dg.DagsterInstance.from_config(str(home)) as instance:  # the configured home, opened by path
+        runs = instance.get_runs()
+    assert len(runs) == 1 and runs[0].status == dg.DagsterRunStatus.SUCCESS

@@ -1,4 +1,4 @@
-"""`nba-precompute backfill`: ranged runs through the real Dagster instance ($DAGSTER_HOME).
+"""`nba-precompute backfill`: ranged runs through the real Dagster instance (the configured DAGSTER_HOME).
 
 A backfill is planned as a few ranged runs (one per --chunk-days block, and with --only one per
 block of dates that need the same assets), each executed in process against the instance, so
@@ -22,6 +22,7 @@ from nba_precompute.backfill.housekeeping import fail_orphaned_runs, prepare_ins
 from nba_precompute.backfill.launch import HOST_TAG, PID_TAG, ProgressPrinter, execute
 from nba_precompute.backfill.planning import PlannedRun, dates_needing_work, foresee, plan_runs
 from nba_precompute.backfill.report import dry_run_report, print_unexpected, unexpected_failures
+from nba_precompute.config import Config
 from nba_precompute.instance import get_instance
 from nba_precompute.registry import ASSET_NAMES
 
@@ -33,15 +34,15 @@ __all__ = [
 
 def run_backfill(start: dt.date, end: dt.date, assets: list[str] | None = None, *, only: set[str] | None = None,
                  dry_run: bool = False, chunk_days: int | None = None, warehouse=None,
-                 report: bool = True, out: TextIO | None = None) -> int:
-    from nba_precompute.resources import warehouse_from_env
+                 report: bool = True, out: TextIO | None = None, config: Config | None = None) -> int:
+    from nba_precompute.resources import warehouse_from_config
 
     assets = list(assets or ASSET_NAMES)
     out = out or sys.stdout
     if end < start:
         print(f"error: --end {end} is before --start {start}", file=sys.stderr)
         return 2
-    warehouse = warehouse or warehouse_from_env()
+    warehouse = warehouse or warehouse_from_config(config)
     needed = dates_needing_work(warehouse, start, end, assets, only) if only else None
     runs = plan_runs(start, end, assets, chunk_days, needed)
     if dry_run:
@@ -50,12 +51,12 @@ def run_backfill(start: dt.date, end: dt.date, assets: list[str] | None = None, 
     if not runs:
         print("nothing to do: no date in the range needs work", file=out)
         return 0
-    instance = get_instance()
+    instance = get_instance(config)
     for run_id in prepare_instance(instance):
         print(f"marked run {run_id} FAILURE: the backfill process that ran it is gone", file=out)
     t0 = time.perf_counter()
     printer = ProgressPrinter(sum(r.dates * len(r.assets) for r in runs), sys.stderr)
-    results = execute(runs, instance, out, printer)
+    results = execute(runs, instance, out, printer, config=config)
     printer.close()
     elapsed = time.perf_counter() - t0
     failed_runs = [r.run_id for r in results if not r.success]

@@ -12,6 +12,7 @@ import dagster as dg
 from nba_precompute import progress
 from nba_precompute.automation import LAUNCHED_BY_TAG
 from nba_precompute.backfill.planning import PlannedRun
+from nba_precompute.config import Config
 
 # Which process executes a CLI run, so a later backfill can tell a live run from an orphan.
 HOST_TAG, PID_TAG = "nba_precompute/host", "nba_precompute/pid"
@@ -45,11 +46,12 @@ class ProgressPrinter:
 
 
 def execute(runs: list[PlannedRun], instance: dg.DagsterInstance, out: TextIO,
-            hook: Callable | None = None) -> list[dg.ExecuteInProcessResult]:
+            hook: Callable | None = None, config: Config | None = None) -> list[dg.ExecuteInProcessResult]:
     from nba_precompute.definitions import build_definitions
 
-    # built now, not at import: the warehouse and target come from the environment of this call
-    job = build_definitions().resolve_implicit_global_asset_job_def()
+    # built now, from this call's configuration: the run's warehouse resource is config's (a CLI
+    # --warehouse included), handed over in process, never through the environment
+    job = build_definitions(config).resolve_implicit_global_asset_job_def()
     results = []
     for run in runs:
         with progress.reporting(hook):

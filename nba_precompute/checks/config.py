@@ -18,7 +18,6 @@ loader; the settings model of each check lives with the check (rules.py).
 from __future__ import annotations
 
 import math
-import os
 import re
 from dataclasses import dataclass, field
 from enum import Enum
@@ -32,10 +31,12 @@ import pydantic
 import yaml
 from pydantic_core import PydanticCustomError
 
+from nba_precompute import config as configuration
+from nba_precompute.config import CHECKS_CONFIG_ENV, Config
 from nba_precompute.settings import SETTINGS, Settings
 from nba_precompute.registry import ASSET_TABLES
 
-ENV_VAR = "NBA_PRECOMPUTE_CHECKS_CONFIG"
+ENV_VAR = CHECKS_CONFIG_ENV
 DEFAULTS_RESOURCE = "thresholds.yaml"
 TOP_KEYS = ("detail_max_items", "checks")
 
@@ -269,17 +270,18 @@ def defaults_text() -> str:
 
 
 def load_config(path: str | Path | None = None, *, settings: Settings = SETTINGS,
-                use_env: bool = True) -> ChecksConfig:
+                use_env: bool = True, config: Config | None = None) -> ChecksConfig:
     """The shipped defaults, merged with the deployment file `path` (or, when None and use_env,
-    the file named in NBA_PRECOMPUTE_CHECKS_CONFIG, if set)."""
+    the configuration's checks file: NBA_PRECOMPUTE_CHECKS_CONFIG, if set)."""
     sources = [f"nba_precompute/checks/{DEFAULTS_RESOURCE}"]
     document = _parse_yaml(defaults_text(), sources[0])
+    origin = ""
     if path is None and use_env:
-        path = os.environ.get(ENV_VAR) or None
+        path = (config or configuration.current()).checks_config
+        origin = f" (from ${ENV_VAR})"
     if path is not None:
         p = Path(path)
         if not p.is_file():
-            origin = f" (from ${ENV_VAR})" if os.environ.get(ENV_VAR) == str(path) else ""
             raise ChecksConfigError(f"checks config file {p}{origin} does not exist")
         override = _parse_yaml(p.read_text(encoding="utf-8"), str(p))
         sources.append(str(p))

@@ -18,10 +18,11 @@ dagster_status is "unknown".
 from __future__ import annotations
 
 import datetime as dt
-import os
 import sys
 from pathlib import Path
 
+from nba_precompute import config as configuration
+from nba_precompute.config import Config
 from nba_precompute.coverage import heatmap, report
 from nba_precompute.coverage.explain import Explainer
 from nba_precompute.coverage.load import load_coverage
@@ -29,15 +30,15 @@ from nba_precompute.registry import ASSET_NAMES
 from nba_precompute.warehouse import Warehouse
 
 
-def open_instance():
+def open_instance(config: Config | None = None):
     """The CLI's Dagster instance when one exists, else None (never creates one)."""
     from nba_precompute.instance import DEFAULT_HOME, get_instance
 
-    home = os.environ.get("DAGSTER_HOME")
-    if not Path(home or DEFAULT_HOME).is_dir():
+    config = config or configuration.current()
+    if not Path(config.dagster_home or DEFAULT_HOME).is_dir():
         return None
     try:
-        return get_instance()
+        return get_instance(config)
     except Exception as exc:  # a broken instance must not stop the report
         print(f"warning: Dagster instance not readable ({exc}); dagster_status unknown", file=sys.stderr)
         return None

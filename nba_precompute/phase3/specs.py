@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import dagster as dg
 
-from nba_precompute.partitions import daily_partitions
+from nba_precompute import partitions
 from nba_precompute.phase3.contract import PHASE3_TABLES, SCHEDULE, Table
 
 
@@ -28,7 +28,7 @@ def phase3_specs(storage_kind: str) -> list[dg.AssetSpec]:
             group_name="phase3",
             kinds={storage_kind},
             # The schedule is a reference table read whole; every other table is keyed by game_date.
-            partitions_def=None if t is SCHEDULE else daily_partitions,
+            partitions_def=None if t is SCHEDULE else partitions.daily_partitions,
             metadata={
                 "dagster/column_schema": column_schema(t),
                 "dagster/table_name": t.fqn,

@@ -22,7 +22,6 @@ environment variable NBA_PRECOMPUTE_GCP_CREDENTIALS (never a file under version 
 from __future__ import annotations
 
 import datetime as dt
-import os
 import random
 import time
 import uuid
@@ -33,13 +32,13 @@ import pandas as pd
 from dagster_gcp import BigQueryResource
 from pydantic import Field
 
+from nba_precompute.config import GCP_CREDENTIALS_ENV as CREDENTIALS_ENV
 from nba_precompute.phase3.contract import Table
 from nba_precompute.registry import ASSET_TABLES
 from nba_precompute.tables import DEPENDENCY_CHECKS, FAILURES
 from nba_precompute.warehouse import sql
 from nba_precompute.warehouse.base import OUTPUT_TABLES, Warehouse, WarehouseError, stamp, verdict_frame
 
-CREDENTIALS_ENV = "NBA_PRECOMPUTE_GCP_CREDENTIALS"
 # Messages of BigQuery's transaction conflicts between concurrent writers of one table.
 CONFLICT_MARKERS = ("concurrent update", "could not serialize access")
 TRANSACTION_ATTEMPTS = 6
@@ -131,14 +130,14 @@ class BigQueryWarehouse(Warehouse):
     location: str = Field(default="US", description="BigQuery location of the datasets and jobs.")
     gcp_credentials: str | None = Field(
         default=None,
-        description="Base64-encoded service-account key. Unset: the environment variable "
-        f"{CREDENTIALS_ENV} if set, else application default credentials.",
+        description="Base64-encoded service-account key (the configuration passes "
+        f"{CREDENTIALS_ENV} here). Unset: application default credentials.",
     )
     staging_dataset: str = Field(default="nba_processing", description="Dataset for per-run staging tables.")
     dialect: str = "bigquery"
 
     def _resource(self) -> BigQueryResource:
-        credentials = self.gcp_credentials or os.environ.get(CREDENTIALS_ENV) or None
+        credentials = self.gcp_credentials or None
         return BigQueryResource(project=self.project, location=self.location, gcp_credentials=credentials)
 
     @contextmanager

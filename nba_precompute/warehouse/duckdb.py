@@ -30,6 +30,7 @@ from dagster_duckdb import DuckDBResource
 from pydantic import Field, PrivateAttr
 
 from nba_precompute.failures import error_cause
+from nba_precompute.config import LOCK_TIMEOUT_ENV  # noqa: F401 (importable here, as before)
 from nba_precompute.phase3.contract import Table
 from nba_precompute.registry import ASSET_TABLES
 from nba_precompute.tables import DEPENDENCY_CHECKS, FAILURES
@@ -39,7 +40,6 @@ from nba_precompute.warehouse.base import (
 )
 
 
-LOCK_TIMEOUT_ENV = "NBA_PRECOMPUTE_DUCKDB_LOCK_TIMEOUT"
 DEFAULT_LOCK_TIMEOUT = 600.0
 _held = threading.local()  # lock files this thread holds (nested connections do not re-lock)
 
@@ -133,7 +133,7 @@ class DuckDBWarehouse(Warehouse):
             path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise WarehouseError(f"cannot create the folder of the DuckDB warehouse {path}: {_os_cause(exc)}") from None
-        timeout = self.lock_timeout_seconds or float(os.environ.get(LOCK_TIMEOUT_ENV, DEFAULT_LOCK_TIMEOUT))
+        timeout = self.lock_timeout_seconds or DEFAULT_LOCK_TIMEOUT
         with exclusive(path, timeout):
             with _open(path, read_only=False) as con:
                 yield con

@@ -384,9 +384,13 @@ def _service_account_key() -> str:
 def test_a_service_account_key_in_the_environment_is_used_without_any_file_in_the_repo(monkeypatch, tmp_path):
     monkeypatch.delenv("GOOGLE_APPLICATION_CREDENTIALS", raising=False)
     monkeypatch.setenv("NBA_PRECOMPUTE_GCP_CREDENTIALS", _service_account_key())
+    monkeypatch.setenv("NBA_PRECOMPUTE_GCP_LOCATION", "EU")
     monkeypatch.chdir(tmp_path)
+    from nba_precompute.config import Config
+    from nba_precompute.resources import bigquery_warehouse
 
-    warehouse = BigQueryWarehouse(project=PROJECT, location="EU")
+    # the configuration reads the key; the warehouse gets it (resolved, as the CLI uses it)
+    warehouse = bigquery_warehouse(project=PROJECT, resolve=True, config=Config.from_env(__import__("os").environ))
     with warehouse._client() as real:
         email = real._credentials.service_account_email
         project, location = real.project, real.location
