@@ -25,6 +25,7 @@ WAREHOUSE_ENV = "NBA_PRECOMPUTE_WAREHOUSE"
 START_DATE_ENV = "NBA_PRECOMPUTE_START_DATE"
 HEAL_INTERVAL_ENV = "NBA_PRECOMPUTE_HEAL_INTERVAL_SECONDS"
 CHECKS_CONFIG_ENV = "NBA_PRECOMPUTE_CHECKS_CONFIG"
+INTEGRITY_CONFIG_ENV = "NBA_PRECOMPUTE_INTEGRITY_CONFIG"
 LOCK_TIMEOUT_ENV = "NBA_PRECOMPUTE_DUCKDB_LOCK_TIMEOUT"
 GCP_PROJECT_ENVS = ("NBA_PRECOMPUTE_GCP_PROJECT", "GOOGLE_CLOUD_PROJECT")  # first set wins
 GCP_LOCATION_ENV = "NBA_PRECOMPUTE_GCP_LOCATION"
@@ -47,6 +48,7 @@ class Config:
     start_date: str = FIRST_SUPPORTED_OPENER
     heal_interval_seconds: int = 30
     checks_config: Path | None = None  # a deployment's thresholds file over the shipped defaults
+    integrity_config: Path | None = None  # a deployment's Phase 3 plausibility bounds over the shipped ones
     duckdb_lock_timeout_seconds: float | None = None  # None: the warehouse's default
     gcp_project_env: str | None = None  # which variable holds the project (for dg.EnvVar)
     gcp_project: str | None = None
@@ -79,6 +81,7 @@ class Config:
             start_date=get(START_DATE_ENV) or FIRST_SUPPORTED_OPENER,
             heal_interval_seconds=30 if heal is None else heal,
             checks_config=Path(get(CHECKS_CONFIG_ENV)) if get(CHECKS_CONFIG_ENV) else None,
+            integrity_config=Path(get(INTEGRITY_CONFIG_ENV)) if get(INTEGRITY_CONFIG_ENV) else None,
             duckdb_lock_timeout_seconds=number(LOCK_TIMEOUT_ENV, float),
             gcp_project_env=project_env,
             gcp_project=get(project_env) if project_env else None,

@@ -20,7 +20,6 @@ Decisions where the spec is silent:
 from __future__ import annotations
 
 import datetime as dt
-import os
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -43,7 +42,7 @@ from nba_precompute.phase3.contract import (
     Table,
 )
 
-CONFIG_ENV = "NBA_PRECOMPUTE_INTEGRITY_CONFIG"
+from nba_precompute.config import INTEGRITY_CONFIG_ENV as CONFIG_ENV  # noqa: E402,F401 (the variable, named once)
 DEFAULTS_RESOURCE = "integrity.yaml"
 
 # The season window of season_year s: 1 October of s to 30 June of s + 1 (rule 4).
@@ -107,7 +106,9 @@ def load_bounds(path: str | Path | None = None, *, use_env: bool = True) -> dict
     text = resources.files("nba_precompute.phase3").joinpath(DEFAULTS_RESOURCE).read_text(encoding="utf-8")
     bounds = _parse(yaml.safe_load(text), DEFAULTS_RESOURCE)
     if path is None and use_env:
-        path = os.environ.get(CONFIG_ENV) or None
+        from nba_precompute import config
+
+        path = config.current().integrity_config
     if path is not None:
         p = Path(path)
         try:
