@@ -33,6 +33,8 @@ deployment's `dagster instance migrate` does), with their ratio and the events e
                    (sessions, commits, rows inserted: pg_stat_database)
   postgres-latency the same server through benchmarks/latency_proxy.py, which adds LATENCY_MS to
                    each round trip and counts the round trips (chunks the client sent)
+  postgres-stock   deploy/dagster.yaml with Dagster's stock PostgreSQL storage (`storage: postgres`,
+                   no project instance class): the stock anchor "on the same server"
 
 --instances-only leaves out everything else; --profile DIR runs those under cProfile. Prints the ratios the targets are stated in, with
 peak memory (max RSS) of each process (for `ui`, of the run worker, sampled from /proc).
@@ -59,7 +61,7 @@ PY = sys.executable
 CLI = [PY, "-m", "nba_precompute.cli"]
 SEASONS = {"nba-2021-22": ("2021-10-19", "2022-04-10"), "nba-2022-23": ("2022-10-18", "2023-04-09")}
 UI_TIMEOUT = 1800.0
-INSTANCES = ("local", "stock", "postgres", "postgres-latency")
+INSTANCES = ("local", "stock", "postgres", "postgres-latency", "postgres-stock")
 LATENCY_MS = 1.0
 LOCAL_INSTANCE_YAML = ROOT / "nba_precompute" / "dagster_local.yaml"
 DEPLOY_INSTANCE_YAML = ROOT / "deploy" / "dagster.yaml"
@@ -222,7 +224,10 @@ class Instances:
             db = server.create_database(name.replace("-", "_"))
             port = self.latency_proxy().port if variant == "postgres-latency" else None
             env.update(server.env(db, port))
-            shutil.copyfile(DEPLOY_INSTANCE_YAML, home / "dagster.yaml")
+            if variant == "postgres-stock":
+                (home / "dagster.yaml").write_text(stock_postgres_yaml())
+            else:
+                shutil.copyfile(DEPLOY_INSTANCE_YAML, home / "dagster.yaml")
         done = subprocess.run([PY, "-c", INSTANCE, "create"], env=env, cwd=ROOT, capture_output=True, text=True)
         if done.returncode != 0:
             sys.exit(f"creating the {variant} instance failed:\n{done.stderr[-3000:]}")
@@ -249,6 +254,20 @@ class Instances:
         result.update(json.loads(done.stdout.strip().splitlines()[-1]))
         result["events_total"] = sum(result["events"].values())
         return result
+
+
+def stock_postgres_yaml() -> str:
+    """deploy/dagster.yaml as a user who keeps Dagster's stock storage writes it: `storage: postgres`
+    (dagster-postgres's own event log, NullPool) and no project instance class; limits unchanged."""
+    import yaml
+
+    config = yaml.safe_load(DEPLOY_INSTANCE_YAML.read_text())
+    config.pop("instance_class")
+    db = config.pop("run_storage")["config"]["postgres_db"]
+    config.pop("event_log_storage")
+    config.pop("schedule_storage")
+    config["storage"] = {"postgres": {"postgres_db": db}}
+    return yaml.safe_dump(config)
 
 
 def instance_variant(instances: Instances, variant: str, work: Path, source: Path, start: str, end: str,
@@ -294,6 +313,9 @@ def instances_table(results: dict) -> str:
                              f"chunks) {proxy['chunks_to_server']}, {proxy['bytes_to_server'] / 1e6:.1f} MB up, "
                              f"{proxy['bytes_to_client'] / 1e6:.1f} MB down, mean added delay "
                              f"{proxy['mean_delay_ms']:.2f} ms" + (f", errors {proxy['errors']}" if proxy['errors'] else ""))
+    if "postgres" in results and "postgres-stock" in results:
+        lines.append(f"  cli on postgres / anchor on postgres-stock (same server, stock storage): "
+                     f"{results['postgres']['cli']['seconds'] / results['postgres-stock']['anchor']['seconds']:.2f}")
     if "postgres" in results and "postgres-latency" in results:
         for what in ("cli", "anchor"):
             base, slow = results["postgres"][what], results["postgres-latency"][what]

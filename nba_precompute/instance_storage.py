@@ -1,4 +1,7 @@
-"""A faster local event log: Dagster's consolidated SQLite storage with one reused engine.
+"""The project's Dagster instance pieces: an instance class that turns on Dagster's batched event
+writes, a faster local SQLite event log, and a pooled PostgreSQL event log.
+
+Local event log: Dagster's consolidated SQLite storage with one reused engine.
 
 The stock ConsolidatedSqliteEventLogStorage builds a new SQLAlchemy engine and opens a new
 SQLite connection for every statement, several per event; a ranged Phase 4 run writes two
@@ -8,6 +11,14 @@ remembers the schema introspection the stock code repeats for every event, and s
 `synchronous=NORMAL` on the WAL database (durable across process crashes; a power
 loss may drop the last few events, acceptable for a local instance; production uses Postgres).
 Schema, migrations and queries are Dagster's own.
+
+PostgreSQL event log (PooledPostgresEventLogStorage): dagster-postgres opens a new connection
+(TCP + password authentication) for every statement (NullPool), about two per event, and writes a
+run's planned events one by one although Dagster hands them over as one batch. This subclass
+keeps a small QueuePool and writes planned events as one INSERT (docs/PERFORMANCE.md).
+
+The internals relied on are pinned by nba_precompute_tests/test_instance_storage.py and
+nba_precompute_tests/production/test_pg_event_log.py.
 """
 
 from __future__ import annotations
@@ -15,11 +26,47 @@ from __future__ import annotations
 import threading
 from contextlib import contextmanager
 
+import os
+
+import dagster as dg
 import sqlalchemy as db
+import sqlalchemy.pool as db_pool
+from dagster._core.events import DagsterEventType
+from dagster._core.storage.event_log.schema import SqlEventLogStorageTable
 from dagster._core.storage.event_log.sqlite.consolidated_sqlite_event_log import (
     ConsolidatedSqliteEventLogStorage,
 )
 from dagster._core.storage.sqlite import SQLITE_BUSY_TIMEOUT_SECONDS
+from dagster_postgres.event_log.event_log import PostgresEventLogStorage
+from dagster_postgres.utils import create_pg_engine, get_token_provider_from_config, pg_url_from_config
+
+# Events Dagster hands over as one batch are buffered up to this many, then written with one
+# store_event_batch. >= the largest batch of a season run (5 assets x 174 planned events = 870).
+EVENT_BATCH_SIZE = 1000
+
+
+class BatchingDagsterInstance(dg.DagsterInstance):
+    """A DagsterInstance whose batched event writes are on without DAGSTER_EVENT_BATCH_SIZE.
+
+    Named in dagster.yaml (`instance_class`), so the CLI, the webserver, the daemon and every run
+    worker that load that instance batch alike, with no environment variable to keep in step
+    across processes. An explicit DAGSTER_EVENT_BATCH_SIZE still wins (0 turns batching off).
+    Dagster reads the size only through this method (pinned by a test).
+    """
+
+    @classmethod
+    def config_schema(cls):  # required of an instance_class; no settings of its own
+        return {}
+
+    @staticmethod
+    def config_defaults(base_dir):
+        from dagster._core.instance.ref import InstanceRef
+
+        return InstanceRef.config_defaults(base_dir)
+
+    def _get_event_batch_size(self) -> int:
+        value = os.getenv("DAGSTER_EVENT_BATCH_SIZE")
+        return int(value) if value not in (None, "") else EVENT_BATCH_SIZE
 
 
 class LocalEventLogStorage(ConsolidatedSqliteEventLogStorage):
@@ -76,6 +123,19 @@ class LocalEventLogStorage(ConsolidatedSqliteEventLogStorage):
             finally:
                 self._nba_local.conn = None
 
+    # Dagster's base store_event_batch is a loop of store_event (one transaction each). One
+    # transaction for the whole batch: a run's planned events, one asset's materializations.
+    def store_event_batch(self, events):
+        if getattr(self._nba_local, "conn", None) is not None:
+            return super().store_event_batch(events)
+        with self._get_engine().connect() as conn, conn.begin():
+            self._nba_local.conn = conn
+            try:
+                for event in events:
+                    super().store_event(event)
+            finally:
+                self._nba_local.conn = None
+
     # Schema introspection, which the stock storage repeats for every event. The schema only
     # changes through `dagster instance migrate`, which starts a new process; a table or column
     # that is absent is looked up again next time.
@@ -101,3 +161,48 @@ class LocalEventLogStorage(ConsolidatedSqliteEventLogStorage):
             engine.dispose()
             self._nba_engine = None
         super().dispose()
+
+
+class PooledPostgresEventLogStorage(PostgresEventLogStorage):
+    """dagster-postgres's event log with a reused connection pool and one-INSERT planned events.
+
+    Configured exactly like PostgresEventLogStorage (`postgres_db` or `postgres_url`).
+    """
+
+    def __init__(self, postgres_url, should_autocreate_tables=True, inst_data=None, token_provider=None):
+        super().__init__(postgres_url, should_autocreate_tables, inst_data, token_provider)
+        self._engine.dispose()
+        # pool_size 1 (+4 overflow) per process: store_event nests a second connection for the
+        # asset index. pre_ping replaces a connection the server or a proxy dropped; recycle
+        # keeps none older than an hour (managed databases close idle ones).
+        self._engine = create_pg_engine(
+            self.postgres_url, self._token_provider, isolation_level="AUTOCOMMIT",
+            poolclass=db_pool.QueuePool, pool_size=1, max_overflow=4, pool_recycle=3600, pool_pre_ping=True,
+        )
+
+    @classmethod
+    def from_config_value(cls, inst_data, config_value):
+        # the stock one constructs PostgresEventLogStorage by name
+        return cls(
+            inst_data=inst_data,
+            postgres_url=pg_url_from_config(config_value),
+            should_autocreate_tables=config_value.get("should_autocreate_tables", True),
+            token_provider=get_token_provider_from_config(config_value),
+        )
+
+    def store_event_batch(self, events):
+        """Planned events as one INSERT (the stock storage loops them); the rest as the stock does."""
+        planned = [e for e in events if e.get_dagster_event().event_type == DagsterEventType.ASSET_MATERIALIZATION_PLANNED]
+        rest = [e for e in events if e.get_dagster_event().event_type != DagsterEventType.ASSET_MATERIALIZATION_PLANNED]
+        if planned:
+            with self._connect() as conn:
+                result = conn.execute(self.prepare_insert_event_batch(planned).returning(SqlEventLogStorageTable.c.id))
+                ids = [int(row[0]) for row in result.fetchall()]
+            with self.index_transaction() as conn:
+                self._store_asset_event_tags(conn, planned, ids)
+                # the asset row keeps the latest planned event of each asset key
+                latest = {e.get_dagster_event().asset_key: (e, i) for e, i in zip(planned, ids)}
+                for event, event_id in latest.values():
+                    self._store_asset_event(conn, event, event_id)
+        if rest:
+            super().store_event_batch(rest)

@@ -31,6 +31,7 @@ from dagster._core.definitions.asset_checks.asset_check_evaluation import AssetC
 
 from nba_precompute import outcomes, progress, registry
 from nba_precompute.checks import evaluate_range_result
+from nba_precompute.defs.events import log_asset_events
 from nba_precompute.dependencies import verdict_records
 from nba_precompute.failures import DATE_LEVEL
 from nba_precompute.outcomes import DATE_OUTCOME_CHECK, FAILED_DEPENDENCIES, CheckRow
@@ -152,10 +153,14 @@ class Phase4Run:
         """Log what the outcome policy decides for each date (outcomes.decide)."""
         by_date = _grouped(checks, list(CheckRow._fields), CheckRow)
         metadata = date_metadata(result)
-        for date, outcome in zip(result.days["analysis_date"], result.days["outcome"]):
-            decided = outcomes.decide(asset, date, outcome, by_date.get(date, []), metadata[date])
-            if decided.materialize:
-                self.context.log_event(dg.AssetMaterialization(asset_key=asset, partition=_key(date), metadata=metadata[date]))
+        decisions = [(date, outcomes.decide(asset, date, outcome, by_date.get(date, []), metadata[date]))
+                     for date, outcome in zip(result.days["analysis_date"], result.days["outcome"])]
+        # one batch for the asset (defs/events.py), before the per-date check evaluations
+        log_asset_events(self.context, [
+            dg.AssetMaterialization(asset_key=asset, partition=_key(date), metadata=metadata[date])
+            for date, decided in decisions if decided.materialize
+        ])
+        for date, decided in decisions:
             self._log_check(decided)
             if decided.blocks:
                 self.blocked.setdefault(date, decided.blocks)

@@ -25,7 +25,12 @@ def test_the_instance_yaml_validates_and_reads_every_connection_value_from_the_e
 
     config, _ = dagster_instance_config(str(tmp_path))
 
-    db = yaml.safe_load((DEPLOY / "dagster.yaml").read_text())["storage"]["postgres"]["postgres_db"]
+    instance = yaml.safe_load((DEPLOY / "dagster.yaml").read_text())
+    db = instance["run_storage"]["config"]["postgres_db"]
+    for storage in ("event_log_storage", "schedule_storage"):
+        assert instance[storage]["config"]["postgres_db"] == db
+    assert instance["event_log_storage"]["class"] == "PooledPostgresEventLogStorage"
+    assert config["instance_class"]["class"] == "BatchingDagsterInstance"
     assert {v["env"] for k, v in db.items() if isinstance(v, dict)} == PG_VARS
     assert db["scheme"] == "postgresql+psycopg2"
     assert config["concurrency"]["pools"] == {"granularity": "op", "default_limit": 1, "op_granularity_run_buffer": 2}
