@@ -51,7 +51,18 @@ def cmd_load_phase3(args) -> int:
     loaded = load_phase3(args.folder, _warehouse())
     print(f"loaded {args.folder} (season {', '.join(map(str, loaded.season_years))}, {loaded.start}..{loaded.end})")
     print(loaded.summary().to_string(index=False))
+    _report_load(loaded)
     return 0
+
+
+def _report_load(loaded) -> None:
+    """Record the loaded dates' row counts in the Dagster instance (the Phase 3 partition bars)."""
+    from nba_precompute.defs.phase3 import report_phase3_load
+    from nba_precompute.instance import get_instance
+
+    with get_instance() as instance:
+        count = report_phase3_load(instance, loaded.frames)
+    print(f"recorded {count} Phase 3 arrival materializations in the Dagster instance")
 
 
 def cmd_generate_demo(args) -> int:
@@ -114,6 +125,7 @@ def cmd_demo(args) -> int:
     loaded = load_phase3(out, warehouse)
     print(f"== loaded into {os.environ.get('NBA_PRECOMPUTE_WAREHOUSE')}")
     print(loaded.summary().to_string(index=False))
+    _report_load(loaded)
     print(f"== backfilling {args.start}..{args.end} through Dagster (DAGSTER_HOME={os.environ.get('DAGSTER_HOME', '')})")
     code = run_backfill(args.start, args.end, list(ASSET_NAMES), warehouse=warehouse, report=False)
     print(f"== coverage {args.start}..{args.end}, with the root cause of every failed date")
