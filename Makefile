@@ -20,7 +20,7 @@ home: install
 	$(BIN)/python -c "from nba_precompute.instance import dagster_home; dagster_home()"
 
 demo: home
-	$(BIN)/nba-precompute demo
+	$(BIN)/nba-precompute demo --allow-gaps
 
 test: home
 	$(BIN)/dagster definitions validate -m nba_precompute.definitions
@@ -28,7 +28,7 @@ test: home
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 dev: home
-	DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS=1 VIRTUAL_ENV=$(CURDIR)/$(VENV) $(BIN)/dg dev -h 127.0.0.1 -p 3000
+	VIRTUAL_ENV=$(CURDIR)/$(VENV) $(BIN)/dg dev -h 127.0.0.1 -p 3000
 
 bench: install
 	$(BIN)/python benchmarks/backfill.py

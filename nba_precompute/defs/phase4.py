@@ -31,6 +31,7 @@ from dagster._core.definitions.asset_checks.asset_check_evaluation import AssetC
 
 from nba_precompute import outcomes, progress, registry
 from nba_precompute.checks import evaluate_range_result
+from nba_precompute.defs.events import log_asset_events
 from nba_precompute.dependencies import verdict_records
 from nba_precompute.failures import DATE_LEVEL
 from nba_precompute.outcomes import DATE_OUTCOME_CHECK, FAILED_DEPENDENCIES, CheckRow
@@ -118,7 +119,7 @@ def run_summary(result: RangeResult) -> str:
     )
 
 
-# --- the run ----------------------------------------------------------------------------------
+# --- the run ---------------------------------------------------------------------------------
 @dataclass
 class Phase4Run:
     """One step's work over a partition range: each selected asset in dependency order."""
@@ -127,7 +128,8 @@ class Phase4Run:
     warehouse: Warehouse
     dates: pd.DatetimeIndex
     blocked: dict[pd.Timestamp, str] = field(default_factory=dict)  # date -> why (ERROR check upstream)
-    errors: list[str] = field(default_factory=list)
+    gaps: list[outcomes.Gap] = field(default_factory=list)  # not materialized: fail the run at its end
+    errors: list[str] = field(default_factory=list)  # failing ERROR checks of materialized dates
 
     def materialize(self, asset: str, calendar: SeasonCalendar) -> RangeResult:
         blocked = dict(self.blocked)  # by upstream assets of this run, before this one reports
@@ -139,12 +141,14 @@ class Phase4Run:
                                             verdict_records(asset, result.verdicts))
             self.context.log.info(run_summary(result))
             if result.error is not None:
-                self.errors.append(f"{asset}: {result.error}")
+                self.context.log.error(f"{asset}: {result.error}")
             slate = result.days.set_index("analysis_date")["slate"] if "slate" in result.days else None
             checks = evaluate_range_result(result, slate_sizes=slate)
             self._report(asset, result, checks)
         for date, why in sorted(blocked.items()):
-            self._log_check(outcomes.blocked(asset, date, why))
+            decided = outcomes.blocked(asset, date, why)
+            self._log_check(decided)
+            self.gaps.append(decided.gap)
         progress.report(asset, len(self.dates), finished=True)
         return result
 
@@ -152,15 +156,20 @@ class Phase4Run:
         """Log what the outcome policy decides for each date (outcomes.decide)."""
         by_date = _grouped(checks, list(CheckRow._fields), CheckRow)
         metadata = date_metadata(result)
+        materializations = []
         for date, outcome in zip(result.days["analysis_date"], result.days["outcome"]):
             decided = outcomes.decide(asset, date, outcome, by_date.get(date, []), metadata[date])
             if decided.materialize:
-                self.context.log_event(dg.AssetMaterialization(asset_key=asset, partition=_key(date), metadata=metadata[date]))
+                materializations.append(dg.AssetMaterialization(asset_key=asset, partition=_key(date),
+                                                                metadata=metadata[date]))
             self._log_check(decided)
             if decided.blocks:
                 self.blocked.setdefault(date, decided.blocks)
             if decided.error:
                 self.errors.append(decided.error)
+            if decided.gap:
+                self.gaps.append(decided.gap)
+        log_asset_events(self.context, materializations)
 
     def _log_check(self, decided: outcomes.DateOutcome) -> None:
         self.context.log_event(
@@ -170,6 +179,38 @@ class Phase4Run:
                 metadata=decided.check_metadata,
             )
         )
+
+    def failure(self) -> dg.Failure | None:
+        """The run's end when it holds genuine gaps or failing ERROR checks: every asset and date
+        has been computed and written by now, so the chains read the stored verdicts."""
+        if not self.gaps and not self.errors:
+            return None
+        start, end = self.dates.min().date(), self.dates.max().date()
+        description = outcomes.failure_description(
+            self.gaps, self.errors, root_cause_chains(self.warehouse, start, end, self.gaps),
+            command=f"nba-precompute backfill --start {start} --end {end} --only failed",
+        )
+        return dg.Failure(description=description, metadata={
+            "gaps": dg.MetadataValue.int(len(self.gaps)),
+            "failed_partitions": dg.MetadataValue.json(
+                [{"asset": g.asset, "date": g.day, "category": g.category, "reason": g.reason}
+                 for g in self.gaps[:outcomes.MAX_LISTED]]),
+            "check_errors": dg.MetadataValue.json(self.errors[:outcomes.MAX_LISTED]),
+        })
+
+
+def root_cause_chains(warehouse: Warehouse, start, end, gaps: list[outcomes.Gap]) -> dict[tuple[str, str], list[str]]:
+    """The §9 root-cause chain lines of each gap computed in the run (not of blocked dates, whose
+    reason is the upstream check), from the verdicts just written."""
+    from nba_precompute.coverage.explain import Explainer
+    from nba_precompute.coverage.load import load_coverage
+
+    computed = [g for g in gaps if g.category != outcomes.BLOCKED]
+    if not computed:
+        return {}
+    cov = load_coverage(warehouse, start, end, ASSET_NAMES)
+    explainer = Explainer(cov.frame, cov.calendar)
+    return {(g.asset, g.day): [c.text for c in explainer.chains(g.asset, g.date)] for g in computed}
 
 
 def _key(date) -> str:
@@ -236,11 +277,9 @@ def build_phase4_assets(storage_kind: str) -> dg.AssetsDefinition:
             for name in ASSET_NAMES:
                 if dg.AssetKey(name) in context.selected_asset_keys:
                     run.materialize(name, calendar)
-        if run.errors:
-            raise dg.Failure(
-                description="Phase 4 errors (recorded in nba_processing.precompute_failures and the checks):\n"
-                + "\n".join(run.errors[:20]),
-            )
+            failure = run.failure()
+        if failure is not None:
+            raise failure
         yield from ()
 
     return phase4

@@ -234,7 +234,6 @@ def deployment_env(home: Path, warehouse: Path, extra: dict | None = None) -> di
         DAGSTER_HOME=str(home),
         NBA_PRECOMPUTE_TARGET="duckdb",
         NBA_PRECOMPUTE_WAREHOUSE=str(warehouse),
-        DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS="1",
         PYTHONUNBUFFERED="1",
         **(extra or {}),
     )
