@@ -154,3 +154,54 @@ def failure_description(gaps: list[Gap], check_errors: list[str], chains: dict[t
     if command:
         lines.append(f"after the upstream repair: {command}")
     return "\n".join(lines)
+
+
+# --- the named §8 checks: one evaluation per (asset, check) per run ------------------------------
+@dataclass(frozen=True)
+class RunCheck:
+    """One named check of one asset over the dates a run computed (an unpartitioned Dagster
+    check evaluated once per run: per-partition evaluations cannot be batched)."""
+
+    asset: str
+    check: str
+    severity: str
+    passed: bool
+    metadata: dict
+
+
+def run_checks(asset: str, names: list[str], severities: dict[str, str], results) -> list[RunCheck]:
+    """Summarize a §8 result frame (checks.evaluate, one row per (date, check)) per check: passed
+    when no applicable date fails; metadata = the severity, threshold and observed range over the
+    run, the dates evaluated and the failing dates with their details (capped at MAX_LISTED)."""
+    from nba_precompute.checks import check_results
+
+    by_check: dict[str, list] = {name: [] for name in names}
+    for r in check_results(results) if results is not None and len(results) else []:
+        if r.check in by_check:
+            by_check[r.check].append(r)
+    out = []
+    for name in names:
+        rows = by_check[name]
+        applicable = [r for r in rows if r.applicable]
+        failing = [r for r in applicable if not r.passed]
+        meta: dict = {"severity": severities[name], "dates_evaluated": len(applicable),
+                      "dates_not_applicable": len(rows) - len(applicable), "failing_dates": len(failing)}
+        if applicable:
+            days = sorted(r.analysis_date for r in applicable)
+            meta["first_date"], meta["last_date"] = _day(days[0]), _day(days[-1])
+        for field_name in ("observed", "threshold"):
+            values = [v for v in (getattr(r, field_name) for r in applicable) if v is not None and not pd.isna(v)]
+            if values:
+                meta[f"{field_name}_min"], meta[f"{field_name}_max"] = _number(min(values)), _number(max(values))
+        meta["failures"] = [{"date": _day(r.analysis_date), **r.metadata()} for r in failing[:MAX_LISTED]]
+        out.append(RunCheck(asset, name, severities[name], not failing, meta))
+    return out
+
+
+def _day(date) -> str:
+    return pd.Timestamp(date).strftime("%Y-%m-%d")
+
+
+def _number(value):
+    value = float(value)
+    return int(value) if value.is_integer() else value

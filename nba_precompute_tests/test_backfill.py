@@ -10,6 +10,7 @@ from dagster._core.storage.partition_status_cache import AssetPartitionStatus
 
 from nba_precompute.backfill import EXIT_ERROR, EXIT_GAPS, EXIT_OK, plan_runs
 from nba_precompute.partitions import daily_partitions
+from nba_precompute.checks import CHECK_NAMES
 from nba_precompute.cli import main
 from nba_precompute.phase3.contract import UPCOMING_TEAM_GAME_CONTEXT
 from nba_precompute_demo.season import NOV_2021_GAP_DATES, generate_season, write_season
@@ -69,6 +70,12 @@ def test_the_gap_dates_cascade_from_pcf_to_mlfs_and_nowhere_else(gap_season, cap
         failed = {k for k, v in status.items() if v == AssetPartitionStatus.FAILED}
         assert failed == set(NOV_2021_GAP_DATES_ISO)
         assert all(v == AssetPartitionStatus.MATERIALIZED for k, v in status.items() if k not in failed)
+    # the named §8 checks: one unpartitioned evaluation per (asset, check) per run
+    for name in CHECK_NAMES["pcf"]:
+        history = instance.event_log_storage.get_asset_check_execution_history(
+            dg.AssetCheckKey(dg.AssetKey("pcf"), name), limit=10)
+        # (Dagster also records a PLANNED row per partition of the ranged run when it plans it)
+        assert [r.partition for r in history if r.status.value != "PLANNED"] == [None], name
     assert main(["backfill", "--start", START, "--end", END, "--allow-gaps"]) == 0
 
 
@@ -181,6 +188,13 @@ def test_an_error_check_blocks_that_date_downstream_and_fails_the_run(gap_season
     dates = set(pd.to_datetime(pdc["analysis_date"]).dt.strftime("%Y-%m-%d"))
     assert "2021-11-10" not in dates and {"2021-11-08", "2021-11-12"} <= dates
     assert "2021-11-10" not in instance.get_materialized_partitions(dg.AssetKey("pdc"))
+    # the named check of psza says which date failed, once for the run
+    (record,) = [r for r in instance.event_log_storage.get_asset_check_execution_history(
+        dg.AssetCheckKey(dg.AssetKey("psza"), "primary_key_unique"), limit=10) if r.status.value != "PLANNED"]
+    evaluation = record.event.dagster_event.event_specific_data
+    assert (record.status.value, evaluation.severity.value) == ("FAILED", "ERROR")
+    assert [f["date"] for f in evaluation.metadata["failures"].value] == ["2021-11-10"]
+    assert evaluation.metadata["dates_evaluated"].value == 5
     # the partition whose own ERROR check failed is materialized; the blocked ones are FAILED
     assert "2021-11-10" in instance.get_materialized_partitions(dg.AssetKey("psza"))
     status = instance.get_status_by_partition(dg.AssetKey("pdc"), partition_keys=["2021-11-10", "2021-11-12"],

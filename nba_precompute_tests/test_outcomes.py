@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -104,3 +105,34 @@ def test_the_failure_description_caps_the_listed_gaps():
 
     assert len(lines) == 1 + outcomes.MAX_LISTED + 1
     assert lines[-1].startswith("... and 3 more")
+
+
+def _results(rows):
+    from nba_precompute.checks.evaluate import RESULT_COLUMNS
+
+    return pd.DataFrame([dict(zip(RESULT_COLUMNS, r)) for r in rows], columns=RESULT_COLUMNS)
+
+
+def test_a_named_check_is_summarized_once_per_run_with_its_failing_dates_and_observed_range():
+    d1, d2, d3 = (pd.Timestamp(f"2021-11-{x}") for x in (10, 11, 12))
+    frame = _results([
+        ("pdc", d1, "row_minimum", "WARN", True, True, "ok", 40.0, 25.0, [], {}),
+        ("pdc", d2, "row_minimum", "WARN", False, True, "12 rows < 25", 12.0, 25.0, [], {"rows": 12}),
+        ("pdc", d3, "row_minimum", "WARN", True, False, "no rows", np.nan, np.nan, [], {}),
+        ("pdc", d1, "primary_key_unique", "ERROR", True, True, "unique", 0.0, np.nan, [], {}),
+    ])
+    got = {c.check: c for c in outcomes.run_checks("pdc", ["row_minimum", "primary_key_unique", "value_ranges"],
+                                                      {"row_minimum": "WARN", "primary_key_unique": "ERROR",
+                                                       "value_ranges": "ERROR"}, frame)}
+
+    rm = got["row_minimum"]
+    assert (rm.passed, rm.severity) == (False, "WARN")
+    assert {k: rm.metadata[k] for k in ("dates_evaluated", "dates_not_applicable", "failing_dates", "first_date",
+                                        "last_date", "observed_min", "observed_max", "threshold_min")} == {
+        "dates_evaluated": 2, "dates_not_applicable": 1, "failing_dates": 1, "first_date": "2021-11-10",
+        "last_date": "2021-11-11", "observed_min": 12, "observed_max": 40, "threshold_min": 25}
+    assert rm.metadata["failures"] == [{"date": "2021-11-11", "applicable": True, "observed": 12, "threshold": 25,
+                                        "rows": 12, "detail": "12 rows < 25"}]
+    assert got["primary_key_unique"].passed and got["primary_key_unique"].metadata["failures"] == []
+    # a check with no evaluated date in the run passes (nothing failed) and says so
+    assert got["value_ranges"].passed and got["value_ranges"].metadata["dates_evaluated"] == 0
