@@ -136,7 +136,23 @@ def cmd_demo(args) -> int:
                                      dates=False, explain=True, heatmap=heatmap)
     run_coverage(report_args, warehouse)
     print(f"== heatmap: {heatmap.resolve()}")
+    print(f"== coverage_report materialized through Dagster: {_materialize_coverage_report()}")
     return code
+
+
+def _materialize_coverage_report() -> str:
+    """The coverage_report asset over the data's range (what the UI shows on its page)."""
+    import dagster as dg
+
+    from nba_precompute.defs.coverage import COVERAGE_ASSET
+    from nba_precompute.definitions import build_definitions
+    from nba_precompute.instance import get_instance
+
+    job = build_definitions().resolve_implicit_global_asset_job_def()
+    with get_instance() as instance:
+        result = job.execute_in_process(instance=instance, asset_selection=[dg.AssetKey(COVERAGE_ASSET)],
+                                        raise_on_error=False)
+    return f"run {result.run_id} {'success' if result.success else 'FAILURE'}"
 
 
 _ALLOW_GAPS = ("exit 0, not 3, when the range completed with genuine gaps (missing dependencies, processing "

@@ -127,7 +127,9 @@ def test_without_instance_everything_is_unknown(coverage):
 
 
 def test_report_window(warehouse):
-    assert report_window(CoverageReportConfig(), warehouse) == (dt.date(2021, 10, 10), d(8))
+    # default: the data's range (the first bootstrap failure row .. the latest date)
+    assert report_window(CoverageReportConfig(), warehouse) == (dt.date(2021, 10, 19), d(8))
+    assert report_window(CoverageReportConfig(days=30), warehouse) == (dt.date(2021, 10, 10), d(8))
     assert report_window(CoverageReportConfig(days=7), warehouse) == (d(2), d(8))
     assert report_window(CoverageReportConfig(start="2021-11-01", end="2021-11-03"), warehouse) == (d(1), d(3))
     with pytest.raises(dg.Failure):
@@ -168,6 +170,8 @@ def test_coverage_report_asset(warehouse, instance):
 def test_schedule_targets_the_report():
     (schedule,) = coverage_schedules
     assert schedule.cron_schedule == "0 7 * * *"
+    (request,) = schedule.evaluate_tick(dg.build_schedule_context()).run_requests
+    assert request.run_config == {"ops": {"coverage_report": {"config": {"days": 30}}}}
     defs = dg.Definitions(assets=coverage_assets, schedules=coverage_schedules,
                           resources={"warehouse": dg.ResourceDefinition.none_resource()})
     job = defs.resolve_job_def(schedule.job_name)
