@@ -150,7 +150,9 @@ def _materialize_coverage_report() -> str:
 
     job = build_definitions().resolve_implicit_global_asset_job_def()
     with get_instance() as instance:
+        # the report was just printed: the terminal gets only warnings of this run
         result = job.execute_in_process(instance=instance, asset_selection=[dg.AssetKey(COVERAGE_ASSET)],
+                                        run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}},
                                         raise_on_error=False)
     return f"run {result.run_id} {'success' if result.success else 'FAILURE'}"
 
