@@ -19,8 +19,12 @@ install: $(BIN)/.installed
 home: install
 	$(BIN)/python -c "from nba_precompute.instance import dagster_home; dagster_home()"
 
+# The demo's partitions are the demo season (nba_precompute/partitions.py); `make dev` uses the same
+# bounds so the UI shows the runs of `make demo`. For real seasons: make dev DEMO_SEASON=
+DEMO_SEASON ?= NBA_PRECOMPUTE_START_DATE=2021-10-19 NBA_PRECOMPUTE_END_DATE=2022-04-10
+
 demo: home
-	$(BIN)/nba-precompute demo
+	$(DEMO_SEASON) $(BIN)/nba-precompute demo --allow-gaps
 
 test: home
 	$(BIN)/dagster definitions validate -m nba_precompute.definitions
@@ -28,7 +32,7 @@ test: home
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 dev: home
-	DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS=1 VIRTUAL_ENV=$(CURDIR)/$(VENV) $(BIN)/dg dev -h 127.0.0.1 -p 3000
+	$(DEMO_SEASON) VIRTUAL_ENV=$(CURDIR)/$(VENV) $(BIN)/dg dev -h 127.0.0.1 -p 3000
 
 bench: install
 	$(BIN)/python benchmarks/backfill.py

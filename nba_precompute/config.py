@@ -23,6 +23,7 @@ from pathlib import Path
 TARGET_ENV = "NBA_PRECOMPUTE_TARGET"
 WAREHOUSE_ENV = "NBA_PRECOMPUTE_WAREHOUSE"
 START_DATE_ENV = "NBA_PRECOMPUTE_START_DATE"
+END_DATE_ENV = "NBA_PRECOMPUTE_END_DATE"
 HEAL_INTERVAL_ENV = "NBA_PRECOMPUTE_HEAL_INTERVAL_SECONDS"
 CHECKS_CONFIG_ENV = "NBA_PRECOMPUTE_CHECKS_CONFIG"
 INTEGRITY_CONFIG_ENV = "NBA_PRECOMPUTE_INTEGRITY_CONFIG"
@@ -46,6 +47,7 @@ class Config:
     target: str = "duckdb"
     warehouse: Path = DEFAULT_WAREHOUSE  # the DuckDB file
     start_date: str = FIRST_SUPPORTED_OPENER
+    end_date: str | None = None  # the last daily partition (inclusive); None: tomorrow
     heal_interval_seconds: int = 30
     checks_config: Path | None = None  # a deployment's thresholds file over the shipped defaults
     integrity_config: Path | None = None  # a deployment's Phase 3 plausibility bounds over the shipped ones
@@ -79,6 +81,7 @@ class Config:
             target=(get(TARGET_ENV) or "duckdb").lower(),
             warehouse=Path(get(WAREHOUSE_ENV) or DEFAULT_WAREHOUSE),
             start_date=get(START_DATE_ENV) or FIRST_SUPPORTED_OPENER,
+            end_date=get(END_DATE_ENV),
             heal_interval_seconds=30 if heal is None else heal,
             checks_config=Path(get(CHECKS_CONFIG_ENV)) if get(CHECKS_CONFIG_ENV) else None,
             integrity_config=Path(get(INTEGRITY_CONFIG_ENV)) if get(INTEGRITY_CONFIG_ENV) else None,

@@ -20,10 +20,11 @@ from nba_precompute.resources import WAREHOUSE_POOL
 DEFAULT_HOME = Path(".nba_precompute") / "dagster_home"
 LOCAL_INSTANCE_YAML = Path(__file__).with_name("dagster_local.yaml")
 
-# Read by Dagster when it plans a run (in this process, the webserver or the daemon): one
-# "planned" event per asset for a ranged run instead of one per partition. The per-date
-# outcome is recorded by the Phase 4 step itself (assets.py), so nothing is lost.
-PERFORMANCE_ENV = {"DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS": "1"}
+# Dagster settings read from the environment (in this process, the webserver or the daemon).
+# Planned events stay per partition (Dagster's default): a partition planned in a failed run and
+# not materialized is what Dagster shows as FAILED (PRECOMPUTE.md §4), which one subset-planned
+# event per asset (DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS) would hide.
+PERFORMANCE_ENV: dict[str, str] = {}
 
 
 def apply_performance_env() -> None:

@@ -66,17 +66,20 @@ def plan_runs(start: dt.date, end: dt.date, assets: list[str], chunk_days: int |
 
 
 def dates_needing_work(warehouse, start: dt.date, end: dt.date, assets: list[str],
-                       only: set[str]) -> dict[dt.date, tuple[str, ...]]:
-    """--only failed,missing: per date, the selected assets whose status is DATE_FAILED with a
-    retryable category (failed) or MISSING (missing). Bootstrap dates are never retried: their
-    outcome cannot change."""
+                       only: set[str], instance=None) -> dict[dt.date, tuple[str, ...]]:
+    """--only failed,missing: per date, the selected assets that are failed (the genuine gaps,
+    PRECOMPUTE.md §4: DATE_FAILED with a retryable category, or a partition `instance` shows as
+    FAILED, such as a date blocked by an upstream ERROR check, which the warehouse holds nothing
+    for) or MISSING (missing). Bootstrap dates are never retried: their outcome cannot change."""
+    from nba_precompute.coverage import dagster_status
     from nba_precompute.coverage import status as st
     from nba_precompute.coverage.load import load_coverage
 
-    frame = load_coverage(warehouse, start, end, assets, instance=None).frame
+    frame = load_coverage(warehouse, start, end, assets, instance=instance).frame
     want = pd.Series(False, index=frame.index)
     if "failed" in only:
         want |= (frame["status"] == st.DATE_FAILED) & frame["category"].isin(RETRYABLE)
+        want |= (frame["status"] == st.MISSING) & (frame["dagster_status"] == dagster_status.FAILED)
     if "missing" in only:
         want |= frame["status"] == st.MISSING
     picked = frame[want & frame["asset"].isin(assets)]

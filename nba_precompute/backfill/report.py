@@ -1,16 +1,11 @@
-"""What a backfill prints: the dry run's plan, the summary, and the unexpected failures."""
+"""What a backfill prints: the dry run's plan, the summary, and how each run ended (its gaps)."""
 
 from __future__ import annotations
 
-import datetime as dt
+from dataclasses import dataclass
 from typing import TextIO
 
-import pandas as pd
-
 from nba_precompute.backfill.planning import Foreseen, PlannedRun
-from nba_precompute.failures import DATE_LEVEL, categories_where
-
-EXPECTED_CATEGORIES = categories_where(lambda c: c.expected)
 
 
 def dry_run_report(runs: list[PlannedRun], foreseen: list[Foreseen], out: TextIO) -> None:
@@ -33,18 +28,34 @@ def dry_run_report(runs: list[PlannedRun], foreseen: list[Foreseen], out: TextIO
             print(f"      (rules on {', '.join(f.upstream)}: after upstream)", file=out)
 
 
-def unexpected_failures(warehouse, start: dt.date, end: dt.date, assets: list[str]) -> pd.DataFrame:
-    from nba_precompute.coverage.load import read_failures
+@dataclass(frozen=True)
+class RunEnd:
+    """How one run of the backfill ended, from the Phase 4 step's dg.Failure (defs/phase4.py):
+    `gaps` genuine gaps (not materialized), `check_errors` materialized dates with a failing ERROR
+    check, `description` the failure message (gaps, root-cause chains, the --only failed command);
+    `crashed` when the run failed without that structured failure (an error, not a data outcome)."""
 
-    failures = read_failures(warehouse, start, end)
-    date_level = failures[(failures["entity_id"] == DATE_LEVEL) & failures["processor_name"].isin(assets)]
-    return date_level[~date_level["failure_category"].isin(EXPECTED_CATEGORIES)]
+    run_id: str
+    success: bool
+    gaps: int = 0
+    check_errors: tuple[str, ...] = ()
+    description: str | None = None
+    crashed: bool = False
 
 
-def print_unexpected(unexpected: pd.DataFrame, out: TextIO) -> None:
-    if not len(unexpected):
-        return
-    print(f"{len(unexpected)} unexpected date-level failure(s):", file=out)
-    for r in unexpected.head(20).itertuples():
-        print(f"  {r.processor_name} {pd.Timestamp(r.analysis_date).date()} {r.failure_category}: "
-              f"{r.failure_reason}", file=out)
+def run_end(result) -> RunEnd:
+    if result.success:
+        return RunEnd(result.run_id, True)
+    for event in result.get_step_failure_events():
+        data = event.step_failure_data.user_failure_data
+        if data is not None and "gaps" in data.metadata:
+            return RunEnd(result.run_id, False, int(data.metadata["gaps"].value),
+                          tuple(data.metadata["check_errors"].value or ()), data.description)
+    return RunEnd(result.run_id, False, crashed=True)
+
+
+def print_run_ends(ends: list[RunEnd], out: TextIO) -> None:
+    for end in ends:
+        if end.description:
+            print(f"run {end.run_id}:", file=out)
+            print(end.description, file=out)

@@ -17,12 +17,12 @@ bar):
 
 What Dagster should say (the asset layer materializes exactly these):
 
-    OK, NO_GAMES, OFF_SEASON   materialized
-    DATE_FAILED                not materialized ("missing" or "failed"); date_outcome check failed
+    OK, NO_GAMES, OFF_SEASON, DATE_FAILED with a final category (BOOTSTRAP_PERIOD)   materialized
+    DATE_FAILED with a retryable category (a genuine gap)   failed; date_outcome check failed
     MISSING                    not materialized
 
-`dagster_agrees` is True when Dagster says so, False when it contradicts it (a materialized
-DATE_FAILED or MISSING date, an OK / NO_GAMES / OFF_SEASON date that is not materialized, or a
+`dagster_agrees` is True when Dagster says so, False when it contradicts it (a gap that is not
+"failed", a materialized MISSING date, a data or expected date that is not materialized, or a
 date_outcome check whose result contradicts the warehouse), and <NA> when the Dagster status is
 unknown, in progress or not a partition. `dagster_note` says what disagrees, in words.
 """
@@ -118,23 +118,29 @@ def read_dagster_status(instance, assets: Sequence[str], dates, partitions_def=N
     return pd.DataFrame(rows, columns=["asset", "date", "dagster_status", "checks", "date_outcome", "failed_checks"])
 
 
-def expected_dagster(status: str) -> str:
-    """What Dagster should show for a warehouse status: 'materialized' or 'not materialized'."""
-    return MATERIALIZED if status in SHOULD_BE_MATERIALIZED else "not materialized"
+def expected_dagster(status: str, category: str | None = None) -> str:
+    """What Dagster should show for a warehouse status (PRECOMPUTE.md §4): 'materialized' for data
+    and expected final outcomes (bootstrap included), 'failed' for a genuine gap (a retryable
+    date-level failure), 'not materialized' for a date nothing explains."""
+    from nba_precompute import outcomes
+
+    if status in SHOULD_BE_MATERIALIZED or (status == st.DATE_FAILED and outcomes.is_materialized(category)):
+        return MATERIALIZED
+    return FAILED if status == st.DATE_FAILED else "not materialized"
 
 
-def _judge(status: str, dagster: str, outcome: str | None) -> tuple[object, str | None]:
+def _judge(status: str, category: str | None, dagster: str, outcome: str | None) -> tuple[object, str | None]:
     if dagster in (UNKNOWN, IN_PROGRESS, NO_PARTITION):
         return pd.NA, None
     notes = []
-    should = status in SHOULD_BE_MATERIALIZED
-    if should and dagster != MATERIALIZED:
-        notes.append(f"warehouse {status}, Dagster {dagster}")
-    elif not should and dagster == MATERIALIZED:
+    expected = expected_dagster(status, category)
+    if expected in (MATERIALIZED, FAILED) and dagster != expected:
+        notes.append(f"warehouse {status}{f' {category}' if category else ''}, Dagster {dagster}")
+    elif expected not in (MATERIALIZED, FAILED) and dagster == MATERIALIZED:
         notes.append(f"warehouse {status}, Dagster materialized")
-    if status == st.DATE_FAILED and outcome == "passed":
+    if expected == FAILED and outcome == "passed":
         notes.append("date_outcome check passed on a DATE_FAILED date")
-    elif should and outcome == "failed":
+    elif expected == MATERIALIZED and outcome == "failed":
         notes.append(f"date_outcome check failed on a {status} date")
     return (not notes), ("; ".join(notes) or None)
 
@@ -156,7 +162,8 @@ def attach(frame: pd.DataFrame, statuses: pd.DataFrame | None) -> pd.DataFrame:
         out["date_outcome"] = out["date_outcome"].astype("object").where(out["date_outcome"].notna(), None)
         out["failed_checks"] = [v if isinstance(v, list) else [] for v in out["failed_checks"]]
         out["checks"] = [v if isinstance(v, dict) else {} for v in out["checks"]]
-    judged = [_judge(s, d, o) for s, d, o in zip(out["status"], out["dagster_status"], out["date_outcome"])]
+    judged = [_judge(s, c, d, o) for s, c, d, o in
+              zip(out["status"], out["category"], out["dagster_status"], out["date_outcome"])]
     out["dagster_agrees"] = pd.array([j[0] for j in judged], dtype="boolean")
     out["dagster_note"] = np.array([j[1] for j in judged], dtype=object) if judged else pd.Series(dtype="object")
     return out

@@ -96,25 +96,33 @@ def attach_failed_verdicts(frame: pd.DataFrame, verdicts: pd.DataFrame) -> pd.Da
     return out
 
 
-def latest_data_date(warehouse: Warehouse) -> dt.date | None:
-    """The latest analysis_date of any asset table or failure row (None when all are empty)."""
-    latest = None
+def data_range(warehouse: Warehouse) -> tuple[dt.date, dt.date] | None:
+    """The first and latest analysis_date of any asset table or failure row (None when all are
+    empty): the range the Phase 4 assets were computed for."""
+    first = latest = None
     query = _duckdb_query(warehouse)
     for table in (*ASSET_TABLES.values(), FAILURES):
         if not warehouse.table_exists(table):
             continue
         if query is not None:
-            value = query(f"SELECT max(analysis_date) AS d FROM {sql.qualified(table, 'duckdb')}")["d"].iloc[0]
-        else:  # the recent partitions first (cheap on a partitioned table), everything if empty
-            today = dt.date.today()
-            frame = warehouse.read(table, today - dt.timedelta(days=120), today, columns=["analysis_date"])
-            if not len(frame):
-                frame = warehouse.read(table, columns=["analysis_date"])
-            value = frame["analysis_date"].max() if len(frame) else None
-        if value is not None and not pd.isna(value):
-            d = pd.Timestamp(value).date()
-            latest = d if latest is None or d > latest else latest
-    return latest
+            row = query(f"SELECT min(analysis_date) AS a, max(analysis_date) AS b "
+                        f"FROM {sql.qualified(table, 'duckdb')}").iloc[0]
+            values = (row["a"], row["b"])
+        else:
+            frame = warehouse.read(table, columns=["analysis_date"])
+            values = (frame["analysis_date"].min(), frame["analysis_date"].max()) if len(frame) else (None, None)
+        if values[0] is None or pd.isna(values[0]):
+            continue
+        a, b = (pd.Timestamp(v).date() for v in values)
+        first = a if first is None or a < first else first
+        latest = b if latest is None or b > latest else latest
+    return None if first is None else (first, latest)
+
+
+def latest_data_date(warehouse: Warehouse) -> dt.date | None:
+    """The latest analysis_date of any asset table or failure row (None when all are empty)."""
+    found = data_range(warehouse)
+    return found[1] if found else None
 
 
 @dataclass

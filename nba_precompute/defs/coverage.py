@@ -12,8 +12,10 @@ materialization reads the warehouse and this Dagster instance and carries:
   `dagster_disagreements`, `incomplete_assets`, and `<asset>_missing` / `<asset>_data_dates` /
   `<asset>_date_level_failures` per asset), which the UI plots over materializations.
 
-Window: `end` defaults to the latest analysis_date in the Phase 4 tables or the failure table
-(today when they are empty), `start` to `end - (days - 1)`, `days` to 30.
+Window: by default the data's range, the first to the latest analysis_date in the Phase 4 tables
+or the failure table (today when they are empty), so the report covers what the CLI computed and
+its statuses agree with `nba-precompute coverage` over that range; `days` (the schedule sets 30)
+makes it the last `days` dates up to `end`; `start` / `end` override either bound.
 """
 
 # (no `from __future__ import annotations`: Dagster resolves the config annotation at definition time)
@@ -23,7 +25,7 @@ from pathlib import Path
 import dagster as dg
 
 from nba_precompute.coverage import heatmap, report
-from nba_precompute.coverage.load import Coverage, latest_data_date, load_coverage
+from nba_precompute.coverage.load import Coverage, data_range, load_coverage
 from nba_precompute.resources import WAREHOUSE_POOL, storage_kind
 from nba_precompute.registry import ASSET_NAMES
 from nba_precompute.warehouse import Warehouse
@@ -32,15 +34,21 @@ COVERAGE_ASSET = "coverage_report"
 
 
 class CoverageReportConfig(dg.Config):
-    start: str | None = None  # "YYYY-MM-DD"; default end - (days - 1)
+    start: str | None = None  # "YYYY-MM-DD"; default the first analysis_date (or end - (days - 1))
     end: str | None = None  # "YYYY-MM-DD"; default the latest analysis_date in the warehouse
-    days: int = 30
+    days: int | None = None  # the last `days` dates up to end instead of the data's range
 
 
 def report_window(config: CoverageReportConfig, warehouse: Warehouse, today: dt.date | None = None
                   ) -> tuple[dt.date, dt.date]:
-    end = dt.date.fromisoformat(config.end) if config.end else (latest_data_date(warehouse) or today or dt.date.today())
-    start = dt.date.fromisoformat(config.start) if config.start else end - dt.timedelta(days=max(1, config.days) - 1)
+    found = data_range(warehouse)
+    end = dt.date.fromisoformat(config.end) if config.end else (found[1] if found else today or dt.date.today())
+    if config.start:
+        start = dt.date.fromisoformat(config.start)
+    elif config.days is not None or not found:
+        start = end - dt.timedelta(days=max(1, config.days or 30) - 1)
+    else:
+        start = min(found[0], end)
     if start > end:
         raise dg.Failure(f"coverage_report: start {start} is after end {end}")
     return start, end
@@ -116,6 +124,7 @@ def build_coverage_schedule() -> dg.ScheduleDefinition:
         name="coverage_report_schedule",
         cron_schedule="0 7 * * *",
         target=dg.AssetSelection.assets(COVERAGE_ASSET),
+        run_config={"ops": {COVERAGE_ASSET: {"config": {"days": 30}}}},
         description="Every morning at 07:00: the coverage of the last 30 days of Phase 4 data.",
         default_status=dg.DefaultScheduleStatus.RUNNING,
     )

@@ -22,6 +22,7 @@ Selecting a subset of the five (in the UI or with --assets) runs only those. Dag
 nothing else: the outputs are skippable and never yielded.
 """
 
+import warnings
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
@@ -30,7 +31,7 @@ import pandas as pd
 from dagster._core.definitions.asset_checks.asset_check_evaluation import AssetCheckEvaluation
 
 from nba_precompute import outcomes, progress, registry
-from nba_precompute.checks import evaluate_range_result
+from nba_precompute.checks import checks_for, evaluate_range_result, load_config
 from nba_precompute.defs.events import log_asset_events
 from nba_precompute.dependencies import verdict_records
 from nba_precompute.failures import DATE_LEVEL
@@ -119,7 +120,7 @@ def run_summary(result: RangeResult) -> str:
     )
 
 
-# --- the run ----------------------------------------------------------------------------------
+# --- the run ---------------------------------------------------------------------------------
 @dataclass
 class Phase4Run:
     """One step's work over a partition range: each selected asset in dependency order."""
@@ -128,7 +129,9 @@ class Phase4Run:
     warehouse: Warehouse
     dates: pd.DatetimeIndex
     blocked: dict[pd.Timestamp, str] = field(default_factory=dict)  # date -> why (ERROR check upstream)
-    errors: list[str] = field(default_factory=list)
+    gaps: list[outcomes.Gap] = field(default_factory=list)  # not materialized: fail the run at its end
+    check_frames: dict[str, pd.DataFrame] = field(default_factory=dict)  # asset -> §8 results of the run
+    errors: list[str] = field(default_factory=list)  # failing ERROR checks of materialized dates
 
     def materialize(self, asset: str, calendar: SeasonCalendar) -> RangeResult:
         blocked = dict(self.blocked)  # by upstream assets of this run, before this one reports
@@ -140,12 +143,15 @@ class Phase4Run:
                                             verdict_records(asset, result.verdicts))
             self.context.log.info(run_summary(result))
             if result.error is not None:
-                self.errors.append(f"{asset}: {result.error}")
+                self.context.log.error(f"{asset}: {result.error}")
             slate = result.days.set_index("analysis_date")["slate"] if "slate" in result.days else None
             checks = evaluate_range_result(result, slate_sizes=slate)
+            self.check_frames[asset] = checks
             self._report(asset, result, checks)
         for date, why in sorted(blocked.items()):
-            self._log_check(outcomes.blocked(asset, date, why))
+            decided = outcomes.blocked(asset, date, why)
+            self._log_check(decided)
+            self.gaps.append(decided.gap)
         progress.report(asset, len(self.dates), finished=True)
         return result
 
@@ -166,6 +172,8 @@ class Phase4Run:
                 self.blocked.setdefault(date, decided.blocks)
             if decided.error:
                 self.errors.append(decided.error)
+            if decided.gap:
+                self.gaps.append(decided.gap)
 
     def _log_check(self, decided: outcomes.DateOutcome) -> None:
         self.context.log_event(
@@ -175,6 +183,59 @@ class Phase4Run:
                 metadata=decided.check_metadata,
             )
         )
+
+    def check_results(self) -> list[dg.AssetCheckResult]:
+        """One result per selected named §8 check of the run (outcomes.run_checks)."""
+        config = load_config()
+        selected = self.context.selected_asset_check_keys
+        out = []
+        for asset in ASSET_NAMES:
+            names = [d.name for d in checks_for(asset) if dg.AssetCheckKey(dg.AssetKey(asset), d.name) in selected]
+            if not names:
+                continue
+            summaries = outcomes.run_checks(asset, names, {n: config.severity(n).value for n in names},
+                                            self.check_frames.get(asset))
+            out.extend(
+                dg.AssetCheckResult(
+                    asset_key=asset, check_name=c.check, passed=c.passed, severity=dg.AssetCheckSeverity(c.severity),
+                    metadata={k: dg.MetadataValue.json(v) if isinstance(v, (list, dict)) else v
+                              for k, v in c.metadata.items()},
+                )
+                for c in summaries
+            )
+        return out
+
+    def failure(self) -> dg.Failure | None:
+        """The run's end when it holds genuine gaps or failing ERROR checks: every asset and date
+        has been computed and written by now, so the chains read the stored verdicts."""
+        if not self.gaps and not self.errors:
+            return None
+        start, end = self.dates.min().date(), self.dates.max().date()
+        description = outcomes.failure_description(
+            self.gaps, self.errors, root_cause_chains(self.warehouse, start, end, self.gaps),
+            command=f"nba-precompute backfill --start {start} --end {end} --only failed",
+        )
+        return dg.Failure(description=description, metadata={
+            "gaps": dg.MetadataValue.int(len(self.gaps)),
+            "failed_partitions": dg.MetadataValue.json(
+                [{"asset": g.asset, "date": g.day, "category": g.category, "reason": g.reason}
+                 for g in self.gaps[:outcomes.MAX_LISTED]]),
+            "check_errors": dg.MetadataValue.json(self.errors[:outcomes.MAX_LISTED]),
+        })
+
+
+def root_cause_chains(warehouse: Warehouse, start, end, gaps: list[outcomes.Gap]) -> dict[tuple[str, str], list[str]]:
+    """The §9 root-cause chain lines of each gap computed in the run (not of blocked dates, whose
+    reason is the upstream check), from the verdicts just written."""
+    from nba_precompute.coverage.explain import Explainer
+    from nba_precompute.coverage.load import load_coverage
+
+    computed = [g for g in gaps if g.category != outcomes.BLOCKED]
+    if not computed:
+        return {}
+    cov = load_coverage(warehouse, start, end, ASSET_NAMES)
+    explainer = Explainer(cov.frame, cov.calendar)
+    return {(g.asset, g.day): [c.text for c in explainer.chains(g.asset, g.date)] for g in computed}
 
 
 def _key(date) -> str:
@@ -208,20 +269,38 @@ def phase4_specs(storage_kind: str) -> list[dg.AssetSpec]:
     return specs
 
 
-def build_phase4_assets(storage_kind: str) -> dg.AssetsDefinition:
-    check_specs = [
+def _date_outcome_specs() -> list[dg.AssetCheckSpec]:
+    return [
         dg.AssetCheckSpec(
             DATE_OUTCOME_CHECK,
             asset=name,
             partitions_def=daily_partitions,
-            description="The date's outcome and PRECOMPUTE.md §8 on the partition just written. Fails for a "
-            "date-level failure (WARN: BOOTSTRAP_PERIOD, MISSING_DEPENDENCY; ERROR: PROCESSING_ERROR) and for a "
-            "failing ERROR §8 check (primary key unique, keys not null, outcome consistent, entity accounting, "
-            "value ranges, zone rates sum). Every check's result, the WARN ones (row minimum, non-constant "
-            "features) included, is in the evaluation metadata.",
+            description="The date's outcome (PRECOMPUTE.md §4): passes for data and expected outcomes (off-season, "
+            "no games, bootstrap); fails (ERROR) for a genuine gap (MISSING_DEPENDENCY, PROCESSING_ERROR, a date "
+            "blocked by an upstream ERROR check) and for a failing ERROR §8 check. Every §8 result of the date is in "
+            "the evaluation metadata; the named checks summarize them per run.",
         )
         for name in ASSET_NAMES
     ]
+
+
+def named_check_specs() -> list[dg.AssetCheckSpec]:
+    """Each §8 check of the registry as a named, unpartitioned check of its asset: one evaluation
+    per run summarizes the run's dates (blocking per date stays inside the step, which runs the
+    five assets in one step, so Dagster's step-level `blocking` would add nothing)."""
+    config = load_config()
+    return [
+        dg.AssetCheckSpec(d.name, asset=name, description=f"{d.description} (severity {config.severity(d.name).value}; "
+                          "one evaluation per run over the dates it computed)")
+        for name in ASSET_NAMES for d in checks_for(name)
+    ]
+
+
+def build_phase4_assets(storage_kind: str) -> dg.AssetsDefinition:
+    with warnings.catch_warnings():  # the partitioned date_outcome spec is a preview feature
+        warnings.filterwarnings("ignore", category=dg.PreviewWarning, message=".*partitions_def on an AssetCheckSpec")
+        date_outcome_specs = _date_outcome_specs()
+    check_specs = date_outcome_specs + named_check_specs()
 
     @dg.multi_asset(
         name="phase4",
@@ -241,12 +320,10 @@ def build_phase4_assets(storage_kind: str) -> dg.AssetsDefinition:
             for name in ASSET_NAMES:
                 if dg.AssetKey(name) in context.selected_asset_keys:
                     run.materialize(name, calendar)
-        if run.errors:
-            raise dg.Failure(
-                description="Phase 4 errors (recorded in nba_processing.precompute_failures and the checks):\n"
-                + "\n".join(run.errors[:20]),
-            )
-        yield from ()
+            failure = run.failure()
+        yield from run.check_results()
+        if failure is not None:
+            raise failure
 
     return phase4
 

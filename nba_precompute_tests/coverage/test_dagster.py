@@ -26,20 +26,17 @@ from .conftest import END, START, d
 PLANNED_SUBSETS = "DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS"
 
 
-def failing_run(instance: dg.DagsterInstance, asset: str, day: dt.date, planned_subsets: bool = False) -> None:
-    """A failed run of one partition. Dagster's status cache marks the partition failed only when
-    the run's planned events name partitions one by one: with the project's performance setting
-    (instance.PERFORMANCE_ENV, planned events carry a partition subset) it stays 'missing'."""
+def failing_run(instance: dg.DagsterInstance, asset: str, day: dt.date) -> None:
+    """A failed run of one partition. Dagster's status cache marks the partition failed because
+    the run's planned events name partitions one by one (Dagster's default, which the project
+    keeps: PRECOMPUTE.md §4)."""
 
     @dg.asset(name=asset, partitions_def=daily_partitions)
     def _fails():
         raise RuntimeError("boom")
 
     with pytest.MonkeyPatch.context() as mp:
-        if planned_subsets:
-            mp.setenv(PLANNED_SUBSETS, "1")
-        else:
-            mp.delenv(PLANNED_SUBSETS, raising=False)
+        mp.delenv(PLANNED_SUBSETS, raising=False)
         result = dg.materialize([_fails], instance=instance, partition_key=day.isoformat(), raise_on_error=False)
     assert not result.success
 
@@ -87,16 +84,16 @@ def test_agreement_column(warehouse, instance):
     assert cov.dagster_source == "instance"
     # OK and materialized: agrees
     assert row(f, "psza", d(2))["dagster_agrees"] is True and row(f, "psza", d(2))["dagster_note"] is None
-    # DATE_FAILED (bootstrap) but materialized: disagrees, and says so
+    # DATE_FAILED (bootstrap, an expected final outcome) and materialized: agrees
     r = row(f, "psza", d(1))
-    assert (r["status"], r["dagster_status"], r["dagster_agrees"]) == ("DATE_FAILED", "materialized", False)
-    assert r["dagster_note"] == "warehouse DATE_FAILED, Dagster materialized"
-    # DATE_FAILED, the run failed, its date_outcome check failed: agrees
+    assert (r["status"], r["dagster_status"], r["dagster_agrees"]) == ("DATE_FAILED", "materialized", True)
+    # a genuine gap (MISSING_DEPENDENCY), the run failed, its date_outcome check failed: agrees
     r = row(f, "pcf", d(4))
     assert (r["dagster_status"], r["date_outcome"], r["dagster_agrees"]) == ("failed", "failed", True)
-    # DATE_FAILED whose date_outcome check passed: disagrees
+    # a gap Dagster calls missing, whose date_outcome check passed: disagrees twice
     r = row(f, "pcf", d(8))
-    assert r["dagster_agrees"] is False and r["dagster_note"] == "date_outcome check passed on a DATE_FAILED date"
+    assert r["dagster_agrees"] is False and r["dagster_note"] == (
+        "warehouse DATE_FAILED MISSING_DEPENDENCY, Dagster missing; date_outcome check passed on a DATE_FAILED date")
     # MISSING in the warehouse yet materialized in Dagster: disagrees
     r = row(f, "pdc", d(6))
     assert (r["status"], r["dagster_agrees"]) == ("MISSING", False)
@@ -109,20 +106,18 @@ def test_agreement_column(warehouse, instance):
     assert pd.isna(row(f, "psza", START)["dagster_agrees"])
     rep = cov.report.set_index("asset")
     assert rep.loc["psza", "dagster_checked"] == 21
-    # psza: OK dates 11-03..06 and 11-08 never materialized (5) + bootstrap 11-01 materialized (1)
-    assert rep.loc["psza", "dagster_disagreements"] == 6
-    assert "2021-11-01" in rep.loc["psza", "dagster_disagreement_dates"]
-    # pcf: OK 11-02 missing, NO_GAMES 11-03 missing, DATE_FAILED 11-08 with a passed date_outcome
-    assert rep.loc["pcf", "dagster_disagreement_dates"] == ["2021-11-02", "2021-11-03", "2021-11-08"]
-
-
-def test_failed_run_with_partition_subsets_in_planned_events(warehouse):
-    with dg.DagsterInstance.ephemeral() as inst:
-        failing_run(inst, "pcf", d(4), planned_subsets=True)
-        cov = load_coverage(warehouse, d(4), d(4), ["pcf"], instance=inst)
-        r = row(cov.frame, "pcf", d(4))
-        # Dagster reports the partition as not materialized ("missing"): still what DATE_FAILED expects
-        assert (r["dagster_status"], r["dagster_agrees"]) == ("missing", True)
+    # psza: OK dates 11-03..06 and 11-08 never materialized (5), the bootstrap dates 10-19..10-31
+    # never materialized (13; 11-01 is, and agrees), and the PROCESSING_ERROR of 11-07 that Dagster
+    # calls missing, not failed (1)
+    assert rep.loc["psza", "dagster_disagreements"] == 5 + 13 + 1
+    assert "2021-11-01" not in rep.loc["psza", "dagster_disagreement_dates"]
+    assert "2021-11-07" in rep.loc["psza", "dagster_disagreement_dates"]
+    # pcf: bootstrap dates never materialized, OK 11-02 missing, NO_GAMES 11-03 missing, the gaps of
+    # 11-05, 11-07, 11-08 that Dagster calls missing; the failed gap of 11-04 agrees
+    dates = rep.loc["pcf", "dagster_disagreement_dates"]
+    assert [x for x in dates if x >= "2021-11-02"] == ["2021-11-02", "2021-11-03", "2021-11-05", "2021-11-07",
+                                                      "2021-11-08"]
+    assert all(x >= "2021-10-19" for x in dates) and "2021-11-04" not in dates
 
 
 def test_without_instance_everything_is_unknown(coverage):
@@ -132,7 +127,9 @@ def test_without_instance_everything_is_unknown(coverage):
 
 
 def test_report_window(warehouse):
-    assert report_window(CoverageReportConfig(), warehouse) == (dt.date(2021, 10, 10), d(8))
+    # default: the data's range (the first bootstrap failure row .. the latest date)
+    assert report_window(CoverageReportConfig(), warehouse) == (dt.date(2021, 10, 19), d(8))
+    assert report_window(CoverageReportConfig(days=30), warehouse) == (dt.date(2021, 10, 10), d(8))
     assert report_window(CoverageReportConfig(days=7), warehouse) == (d(2), d(8))
     assert report_window(CoverageReportConfig(start="2021-11-01", end="2021-11-03"), warehouse) == (d(1), d(3))
     with pytest.raises(dg.Failure):
@@ -173,6 +170,8 @@ def test_coverage_report_asset(warehouse, instance):
 def test_schedule_targets_the_report():
     (schedule,) = coverage_schedules
     assert schedule.cron_schedule == "0 7 * * *"
+    (request,) = schedule.evaluate_tick(dg.build_schedule_context()).run_requests
+    assert request.run_config == {"ops": {"coverage_report": {"config": {"days": 30}}}}
     defs = dg.Definitions(assets=coverage_assets, schedules=coverage_schedules,
                           resources={"warehouse": dg.ResourceDefinition.none_resource()})
     job = defs.resolve_job_def(schedule.job_name)

@@ -227,6 +227,9 @@ def stop_process(proc: subprocess.Popen, timeout: float = 20.0) -> None:
     proc._log_file.close()  # type: ignore[attr-defined]
 
 
+DEMO_SEASON = ("2021-10-19", "2022-04-10")
+
+
 def deployment_env(home: Path, warehouse: Path, extra: dict | None = None) -> dict:
     """This process's environment without DAGSTER_* / NBA_PRECOMPUTE_*, then the deployment's."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DAGSTER_", "NBA_PRECOMPUTE_"))}
@@ -234,7 +237,8 @@ def deployment_env(home: Path, warehouse: Path, extra: dict | None = None) -> di
         DAGSTER_HOME=str(home),
         NBA_PRECOMPUTE_TARGET="duckdb",
         NBA_PRECOMPUTE_WAREHOUSE=str(warehouse),
-        DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS="1",
+        # the demo season as the partitions (as `make dev` after `make demo`)
+        NBA_PRECOMPUTE_START_DATE=DEMO_SEASON[0], NBA_PRECOMPUTE_END_DATE=DEMO_SEASON[1],
         PYTHONUNBUFFERED="1",
         **(extra or {}),
     )
