@@ -357,8 +357,20 @@ def run_assets_and_range(run: dg.DagsterRun) -> tuple[list[str], str | None, str
     tags = run.tags
     start = tags.get("dagster/asset_partition_range_start") or tags.get("dagster/partition")
     end = tags.get("dagster/asset_partition_range_end") or start
-    assets = sorted({k.path[-1] for k in (run.asset_selection or [])} & set(ASSET_NAMES), key=ASSET_NAMES.index)
-    return assets, start, end
+    selected = {k.path[-1] for k in run.asset_selection} if run.asset_selection else set(ASSET_NAMES)
+    return sorted(selected & set(ASSET_NAMES), key=ASSET_NAMES.index), start, end
+
+
+def step_errors(instance: dg.DagsterInstance, run_id: str) -> list[str]:
+    """The first line of each failed step's error (the run failure's own message names no cause)."""
+    out = []
+    for record in instance.all_logs(run_id, of_type=dg.DagsterEventType.STEP_FAILURE):
+        error = record.get_dagster_event().event_specific_data.error
+        while error is not None and error.cause is not None and "DagsterExecutionStepExecutionError" in error.cls_name:
+            error = error.cause
+        if error is not None:
+            out.append(f"{error.cls_name}: {error.message.strip().splitlines()[0]}")
+    return out
 
 
 def build_run_failure_sensor() -> dg.SensorDefinition:
@@ -374,8 +386,8 @@ def build_run_failure_sensor() -> dg.SensorDefinition:
         assets, start, end = run_assets_and_range(run)
         alerts = al.gap_alerts(run_gaps(warehouse, run.run_id)) + failed_error_checks(context.instance, run.run_id, start)
         if not alerts:
-            message = context.failure_event.message or "run failed"
-            alerts = [al.run_failure_alert(run.run_id, assets or ["phase4"], start or "unknown", end or start or "unknown", message)
+            message = "\n".join([context.failure_event.message or "run failed"] + step_errors(context.instance, run.run_id))
+            alerts = [al.run_failure_alert(run.run_id, assets, start or "unknown", end or start or "unknown", message)
                       if start else al.Alert(al.Cause.RUN_FAILED, ",".join(assets) or run.job_name, run.run_id,
                                              "RUN_FAILED", message.splitlines()[0], (), "see the run's logs", run.run_id)]
         _notify(context, alerts)

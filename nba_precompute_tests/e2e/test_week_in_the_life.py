@@ -11,9 +11,7 @@ deadline); on 2023-01-20 the UPCG slate is 20% short (every team keeps 80% of it
 
 import datetime as dt
 import json
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import dagster as dg
 import numpy as np
@@ -27,6 +25,7 @@ from nba_precompute.phase3.contract import PHASE3_TABLES, SCHEDULE
 from nba_precompute.registry import ASSET_NAMES
 from nba_precompute.warehouse.duckdb import DuckDBWarehouse
 from nba_precompute_tests.conftest import load_real_season
+from nba_precompute_tests.operations.test_alerts import Server
 
 pytestmark = pytest.mark.shared_data
 
@@ -36,27 +35,16 @@ LATE_UTGC_DAY, SHORT_UPCG_DAY = "2023-01-18", "2023-01-20"
 UTC = dt.timezone.utc
 
 
-class Hook(BaseHTTPRequestHandler):
-    received: list[dict] = []
-
-    def do_POST(self):
-        body = self.rfile.read(int(self.headers["Content-Length"]))
-        Hook.received.append(json.loads(body))
-        self.send_response(200)
-        self.end_headers()
-
-    def log_message(self, *args):
-        pass
-
-
 @pytest.fixture
 def webhook(monkeypatch):
-    Hook.received = []
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Hook)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    monkeypatch.setenv("NBA_PRECOMPUTE_ALERT_WEBHOOK_URL", f"http://127.0.0.1:{server.server_port}/hook")
-    yield Hook.received
-    server.shutdown()
+    """A real HTTP server on 127.0.0.1 receiving the alerts."""
+    with Server() as hook:
+        monkeypatch.setenv("NBA_PRECOMPUTE_ALERT_WEBHOOK_URL", hook.url + "/hook")
+        yield hook
+
+
+def received(hook) -> list[dict]:
+    return [json.loads(r["body"]) for r in hook.requests]
 
 
 class Clock:
@@ -129,7 +117,7 @@ def test_a_week_runs_phase4_when_inputs_land_and_alerts_exactly_the_late_and_sho
     alerts_by_day = {}
     started = time.perf_counter()
     for day in WEEK:
-        before = len(webhook)
+        before = len(webhook.requests)
         yesterday = str((pd.Timestamp(day) - pd.Timedelta(days=1)).date())
         clock.at(day, "13:00")
         for fqn in (ar.PGS, ar.TOGS, ar.TDGS):
@@ -154,7 +142,7 @@ def test_a_week_runs_phase4_when_inputs_land_and_alerts_exactly_the_late_and_sho
             tick(freshness)
         clock.at(day, "23:00")  # the next ticks send nothing twice
         tick(arrival), tick(freshness), tick(volume)
-        alerts_by_day[day] = [(m["cause"], m["asset"], m["date"]) for m in webhook[before:]]
+        alerts_by_day[day] = [(m["cause"], m["asset"], m["date"]) for m in received(webhook)[before:]]
     week_seconds = time.perf_counter() - started
 
     # Phase 4 ran exactly when the inputs of each asset were complete
@@ -169,7 +157,8 @@ def test_a_week_runs_phase4_when_inputs_land_and_alerts_exactly_the_late_and_sho
         # pcf and mlfs are built from the UPCG slate; pdc's rows stay within its band on that date
         SHORT_UPCG_DAY: [("VOLUME_ANOMALY", "mlfs", SHORT_UPCG_DAY), ("VOLUME_ANOMALY", "pcf", SHORT_UPCG_DAY)],
     }
-    for message in webhook:
+    assert len(received(webhook)) == 4
+    for message in received(webhook):
         assert message["repair"].startswith("nba-precompute backfill") and message["reason"] and message["text"]
 
     # the freshness check failed for the late day, then healed when UTGC landed
