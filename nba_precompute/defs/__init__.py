@@ -7,6 +7,7 @@ warehouse target is read from the settings of that load, not at import):
 * phase4.py     the Phase 4 multi-asset and its `date_outcome` checks, the daily job and schedule
 * coverage.py   the `coverage_report` asset and its morning schedule
 * automation.py the heal sensor
+* operations.py the daily cycle: arrival, freshness, volume and run-failure sensors, freshness checks
 * resources.py  the warehouse resource and the in-process executor
 
 Domain logic lives outside this folder (pipeline.py, features/, checks/, coverage/): nothing

@@ -48,6 +48,10 @@ class Warehouse(dg.ConfigurableResource):
         """Rows with table.date_column in [start, end] (all rows when both are None)."""
 
     @abstractmethod
+    def query(self, statement: str, params: list | None = None) -> pd.DataFrame:
+        """Run one read-only statement in the warehouse's dialect (sensors, coverage, checks)."""
+
+    @abstractmethod
     def write_partitions(self, asset: str, dates: Sequence[dt.date], rows: pd.DataFrame,
                          failures: pd.DataFrame, run_id: str, verdicts: pd.DataFrame | None = None) -> None:
         """In one transaction: replace partitions `dates` of the asset's table with `rows`, the

@@ -182,6 +182,14 @@ class BigQueryWarehouse(Warehouse):
             )
             return from_query_frame(job.to_dataframe(), table)
 
+    def query(self, statement: str, params: list | None = None) -> pd.DataFrame:
+        """Run one read-only statement (positional parameters: bigquery.ScalarQueryParameter)."""
+        from google.cloud import bigquery
+
+        with self._client() as client:
+            config = bigquery.QueryJobConfig(query_parameters=list(params or []))
+            return client.query(statement, job_config=config).to_dataframe()
+
     def _load(self, client, frame: pd.DataFrame, table: Table, destination: str) -> None:
         from google.cloud import bigquery
 
