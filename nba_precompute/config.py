@@ -24,6 +24,8 @@ TARGET_ENV = "NBA_PRECOMPUTE_TARGET"
 WAREHOUSE_ENV = "NBA_PRECOMPUTE_WAREHOUSE"
 START_DATE_ENV = "NBA_PRECOMPUTE_START_DATE"
 END_DATE_ENV = "NBA_PRECOMPUTE_END_DATE"
+OPERATIONS_SENSORS_ENV = "NBA_PRECOMPUTE_OPERATIONS_SENSORS"
+ARRIVAL_LOOKBACK_ENV = "NBA_PRECOMPUTE_ARRIVAL_LOOKBACK_DAYS"
 HEAL_INTERVAL_ENV = "NBA_PRECOMPUTE_HEAL_INTERVAL_SECONDS"
 CHECKS_CONFIG_ENV = "NBA_PRECOMPUTE_CHECKS_CONFIG"
 INTEGRITY_CONFIG_ENV = "NBA_PRECOMPUTE_INTEGRITY_CONFIG"
@@ -49,6 +51,8 @@ class Config:
     start_date: str = FIRST_SUPPORTED_OPENER
     end_date: str | None = None  # the last daily partition (inclusive); None: tomorrow
     heal_interval_seconds: int = 30
+    operations_sensors: str = "STOPPED"  # default status of the daily-operation sensors
+    arrival_lookback_days: int = 30  # how far back the arrival sensor looks for new Phase 3 dates
     checks_config: Path | None = None  # a deployment's thresholds file over the shipped defaults
     integrity_config: Path | None = None  # a deployment's Phase 3 plausibility bounds over the shipped ones
     duckdb_lock_timeout_seconds: float | None = None  # None: the warehouse's default
@@ -77,12 +81,15 @@ class Config:
 
         project_env = next((name for name in GCP_PROJECT_ENVS if get(name)), None)
         heal = number(HEAL_INTERVAL_ENV, int)
+        lookback = number(ARRIVAL_LOOKBACK_ENV, int)
         return cls(
             target=(get(TARGET_ENV) or "duckdb").lower(),
             warehouse=Path(get(WAREHOUSE_ENV) or DEFAULT_WAREHOUSE),
             start_date=get(START_DATE_ENV) or FIRST_SUPPORTED_OPENER,
             end_date=get(END_DATE_ENV),
             heal_interval_seconds=30 if heal is None else heal,
+            operations_sensors=(get(OPERATIONS_SENSORS_ENV) or "STOPPED").upper(),
+            arrival_lookback_days=30 if lookback is None else lookback,
             checks_config=Path(get(CHECKS_CONFIG_ENV)) if get(CHECKS_CONFIG_ENV) else None,
             integrity_config=Path(get(INTEGRITY_CONFIG_ENV)) if get(INTEGRITY_CONFIG_ENV) else None,
             duckdb_lock_timeout_seconds=number(LOCK_TIMEOUT_ENV, float),

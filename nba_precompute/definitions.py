@@ -12,9 +12,7 @@ import dagster as dg
 
 from nba_precompute import config as configuration
 from nba_precompute.config import Config
-from nba_precompute.instance import apply_performance_env
 
-apply_performance_env()
 
 
 def build_definitions(config: Config | None = None) -> dg.Definitions:

@@ -7,7 +7,6 @@ launched. A DAGSTER_HOME without a dagster.yaml gets the project's local instanc
 
 from __future__ import annotations
 
-import os
 import shutil
 from pathlib import Path
 
@@ -20,16 +19,6 @@ from nba_precompute.resources import WAREHOUSE_POOL
 DEFAULT_HOME = Path(".nba_precompute") / "dagster_home"
 LOCAL_INSTANCE_YAML = Path(__file__).with_name("dagster_local.yaml")
 
-# Dagster settings read from the environment (in this process, the webserver or the daemon).
-# Planned events stay per partition (Dagster's default): a partition planned in a failed run and
-# not materialized is what Dagster shows as FAILED (PRECOMPUTE.md §4), which one subset-planned
-# event per asset (DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS) would hide.
-PERFORMANCE_ENV: dict[str, str] = {}
-
-
-def apply_performance_env() -> None:
-    for key, value in PERFORMANCE_ENV.items():
-        os.environ.setdefault(key, value)
 
 
 def dagster_home(config: Config | None = None) -> Path:
@@ -49,7 +38,6 @@ def dagster_home(config: Config | None = None) -> Path:
 def get_instance(config: Config | None = None) -> dg.DagsterInstance:
     """The instance of the configured home, opened by its path (DAGSTER_HOME is never set)."""
     home = dagster_home(config)
-    apply_performance_env()
     return dg.DagsterInstance.from_config(str(home))
 
 

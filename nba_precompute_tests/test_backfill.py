@@ -214,22 +214,18 @@ def test_an_error_check_blocks_that_date_downstream_and_fails_the_run(gap_season
 
 
 def test_the_cli_warehouse_flag_reaches_the_runs_resource_and_the_environment_is_left_untouched(tmp_path, monkeypatch):
-    from nba_precompute import instance as local_instance
-
     home = tmp_path / "home"
     monkeypatch.setenv("DAGSTER_HOME", str(home))
     monkeypatch.setenv("NBA_PRECOMPUTE_WAREHOUSE", str(tmp_path / "decoy.duckdb"))
     write_season(tmp_path / "p3", season_year=2021, scenario="nov-2021-gaps")
     flagged = tmp_path / "flagged.duckdb"
-    # the planned-events setting is still written by instance.apply_performance_env until issue 12's branch removes it
-    performance = set(getattr(local_instance, "PERFORMANCE_ENV", {}))
-    before = {k: v for k, v in os.environ.items() if k not in performance}
+    before = dict(os.environ)
 
     assert main(["--warehouse", str(flagged), "load-phase3", str(tmp_path / "p3")]) == 0
     assert main(["--warehouse", str(flagged), "backfill", "--start", "2021-11-05", "--end", "2021-11-06",
                  "--assets", "tdza"]) == 0
 
-    assert {k: v for k, v in os.environ.items() if k not in performance} == before
+    assert dict(os.environ) == before
     assert not (tmp_path / "decoy.duckdb").exists()
     rows = DuckDBWarehouse(database=str(flagged)).query(
         "SELECT analysis_date, count(*) n FROM nba_precompute.team_defense_zone_analysis GROUP BY 1 ORDER BY 1")

@@ -136,8 +136,6 @@ _IMPORT_PROBE = textwrap.dedent('''
 
 
 def test_importing_the_package_reads_no_environment_and_the_definitions_read_it_once():
-    from nba_precompute import instance
-
     env = {k: v for k, v in os.environ.items() if not k.startswith("NBA_PRECOMPUTE_")}
     done = subprocess.run([sys.executable, "-c", _IMPORT_PROBE], capture_output=True, text=True, cwd=REPO,
                           env=env, timeout=300)
@@ -146,9 +144,7 @@ def test_importing_the_package_reads_no_environment_and_the_definitions_read_it_
     assert probe["modules"] > 50
     assert probe["package"] == []  # no module of the package touches the environment when imported
     assert probe["from_env_calls"] == 1
-    # the definitions' only reader is the configuration module; the planned-events setting
-    # instance.apply_performance_env still writes is being removed on its own branch (issue 12)
-    performance = set(getattr(instance, "PERFORMANCE_ENV", {}))
-    others = [t for t in probe["definitions"] if t[2] != "nba_precompute.config" and t[1] not in performance]
+    # the definitions' only reader is the configuration module, and nothing writes the environment
+    others = [t for t in probe["definitions"] if t[2] != "nba_precompute.config"]
     assert others == []
-    assert [t for t in probe["definitions"] if t[0] == "write" and t[1] not in performance] == []
+    assert [t for t in probe["definitions"] if t[0] == "write"] == []

@@ -26,11 +26,12 @@ a laptop loading a season by hand does not want a run per loaded date). The fixe
 
 import datetime as dt
 import json
-import os
 from typing import Callable
 
 import dagster as dg
 import pandas as pd
+
+from nba_precompute import config
 
 from nba_precompute.defs.events import report_runless_events
 from nba_precompute.defs.phase3 import phase3_arrival_events
@@ -51,8 +52,7 @@ FRESHNESS_SENSOR = "freshness_deadline_sensor"
 VOLUME_SENSOR = "volume_anomaly_sensor"
 RUN_FAILURE_SENSOR = "phase4_run_failure_sensor"
 FRESHNESS_CHECK = "freshness_deadline"
-STATUS_ENV = "NBA_PRECOMPUTE_OPERATIONS_SENSORS"
-LOOKBACK_ENV = "NBA_PRECOMPUTE_ARRIVAL_LOOKBACK_DAYS"
+from nba_precompute.config import ARRIVAL_LOOKBACK_ENV as LOOKBACK_ENV, OPERATIONS_SENSORS_ENV as STATUS_ENV  # noqa: E402,F401
 ARRIVAL_TAG = "nba_precompute/arrival"
 
 Clock = Callable[[], dt.datetime]
@@ -63,7 +63,7 @@ def utc_now() -> dt.datetime:
 
 
 def default_status() -> dg.DefaultSensorStatus:
-    raw = os.environ.get(STATUS_ENV, "STOPPED").upper()
+    raw = config.current().operations_sensors
     try:
         return dg.DefaultSensorStatus[raw]
     except KeyError:
@@ -71,7 +71,7 @@ def default_status() -> dg.DefaultSensorStatus:
 
 
 def lookback_days() -> int:
-    return int(os.environ.get(LOOKBACK_ENV, "30"))
+    return config.current().arrival_lookback_days
 
 
 def window(now: dt.datetime, days: int) -> pd.DatetimeIndex:
