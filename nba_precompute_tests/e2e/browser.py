@@ -147,3 +147,10 @@ def screenshot(driver, path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     driver.save_screenshot(str(path))
     return path
+
+
+def failed_partition_panel(driver, base_url: str, asset: str, partition: str) -> str:
+    """The Partitions tab with one partition clicked (its detail panel loaded)."""
+    driver.get(f"{base_url}/assets/{asset}?view=partitions&partition={partition}")
+    return wait_for_text(driver, lambda t: "Latest materialization" in t and "did not materialize" in t,
+                         what=f"the {asset} {partition} partition panel")

@@ -245,6 +245,8 @@ def test_asset_pages_render_in_chromium(chromium, dagster_stack, backfill, tmp_p
         assert everything["materialized"] == len(materialized), (asset, everything)
         assert everything["selected"] == everything["materialized"] + everything["missing"] + everything["failed"]
         assert everything["materializing"] == 0
+        # the partitions are the demo season (e2e/stack.DEMO_SEASON, as `make dev`), not five years
+        assert everything["selected"] == 174, everything
         # The backfilled range: the gap dates are failed for pcf and mlfs, nothing is missing.
         gaps = len(GAPS) if asset in ("pcf", "mlfs") else 0
         window = browser.partition_counts(driver, dagster_stack.url, asset, KEYS[0], KEYS[-1])
@@ -252,6 +254,12 @@ def test_asset_pages_render_in_chromium(chromium, dagster_stack, backfill, tmp_p
                           "materializing": 0, "missing": 0}, (asset, window)
         if asset == "pcf":
             shots.append(browser.screenshot(driver, tmp_path / "pcf_partitions.png"))
+            # a failed date: one click ("View logs") from the run's failure message with the reasons
+            panel = browser.failed_partition_panel(driver, dagster_stack.url, asset, GAP_KEYS[0])
+            run_id = backfill.runs[0]["runId"]
+            assert f"Run {run_id[:8]} failed, and did not materialize this asset." in panel, panel[-1500:]
+            assert "View logs" in panel
+            shots.append(browser.screenshot(driver, tmp_path / "pcf_failed_partition.png"))
     print(f"\nscreenshots: {', '.join(map(str, shots))}")
 
 
