@@ -7,7 +7,7 @@ launched. A DAGSTER_HOME without a dagster.yaml gets the project's local instanc
 
 from __future__ import annotations
 
-import shutil
+import json
 from pathlib import Path
 
 import dagster as dg
@@ -18,6 +18,7 @@ from nba_precompute.resources import WAREHOUSE_POOL
 
 DEFAULT_HOME = Path(".nba_precompute") / "dagster_home"
 LOCAL_INSTANCE_YAML = Path(__file__).with_name("dagster_local.yaml")
+_BASE_DIR_FROM_ENV = "base_dir:\n      env: DAGSTER_HOME"
 
 
 
@@ -25,8 +26,16 @@ def dagster_home(config: Config | None = None) -> Path:
     home = (config or configuration.current()).dagster_home
     path = Path(home) if home else DEFAULT_HOME.resolve()
     path.mkdir(parents=True, exist_ok=True)
-    if not (path / "dagster.yaml").exists():
-        shutil.copyfile(LOCAL_INSTANCE_YAML, path / "dagster.yaml")
+    yaml_path = path / "dagster.yaml"
+    # A home this project wrote before the CLI stopped setting DAGSTER_HOME: resolve it too.
+    written_before = yaml_path.exists() and _BASE_DIR_FROM_ENV in yaml_path.read_text(encoding="utf-8") \
+        and yaml_path.read_text(encoding="utf-8").startswith(LOCAL_INSTANCE_YAML.read_text(encoding="utf-8")[:60])
+    if not yaml_path.exists() or written_before:
+        # The home's own path, written in: the CLI opens the instance by path and never sets
+        # DAGSTER_HOME, so the shipped `base_dir: {env: DAGSTER_HOME}` is resolved here.
+        text = LOCAL_INSTANCE_YAML.read_text(encoding="utf-8")
+        (path / "dagster.yaml").write_text(text.replace(_BASE_DIR_FROM_ENV, f"base_dir: {json.dumps(str(path))}"),
+                                           encoding="utf-8")
         # Create the SQLite databases now, in one process: `dagster dev` starts the webserver, the
         # daemon and code servers together, and two of them creating schedules.db at once can
         # stamp two alembic heads, after which nothing loads (dagster-io/dagster#27390).

@@ -100,7 +100,9 @@ def test_a_new_home_gets_its_dagster_yaml_and_databases_before_any_server_starts
     home = tmp_path / "new_home"
     monkeypatch.setenv("DAGSTER_HOME", str(home))
     assert dagster_home() == home
-    assert (home / "dagster.yaml").read_text() == LOCAL_INSTANCE_YAML.read_text()
+    # the shipped settings, with the home's own path as the event log's base_dir (no env needed)
+    assert (home / "dagster.yaml").read_text() == LOCAL_INSTANCE_YAML.read_text().replace(
+        "base_dir:\n      env: DAGSTER_HOME", f'base_dir: "{home}"')
     assert (home / "event_log.db").is_file()
     for db in ("history/runs.db", "schedules/schedules.db"):
         with sqlite3.connect(home / db) as con:  # created once: one alembic revision each

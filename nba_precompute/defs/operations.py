@@ -337,14 +337,15 @@ def run_gaps(warehouse: Warehouse, run_id: str) -> pd.DataFrame:
 
 def failed_error_checks(instance: dg.DagsterInstance, run_id: str, fallback_date: str | None) -> list[al.Alert]:
     """One alert per failed ERROR check evaluation of the run (per partition, or per failing date
-    listed in an unpartitioned evaluation's `failing_dates`)."""
+    listed in an unpartitioned named check's `failures`, outcomes.run_checks)."""
     out = []
     for record in instance.all_logs(run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION):
         ev = record.get_dagster_event().event_specific_data
         if ev.passed or ev.severity != dg.AssetCheckSeverity.ERROR:
             continue
         meta = {k: getattr(v, "value", v) for k, v in (ev.metadata or {}).items()}
-        dates = [ev.partition] if ev.partition else list(meta.get("failing_dates") or []) or [fallback_date]
+        listed = [f["date"] for f in meta.get("failures") or [] if isinstance(f, dict) and f.get("date")]
+        dates = [ev.partition] if ev.partition else listed or [fallback_date]
         detail = str(ev.description or meta.get("failure_reason") or ev.check_name)
         for date in dates:
             alert = al.check_alert(ev.asset_key.path[-1], date, ev.check_name, "ERROR", detail) if date else None

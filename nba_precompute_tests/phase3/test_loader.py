@@ -465,7 +465,7 @@ def test_cli_load_phase3_returns_0_prints_the_summary_and_loads_the_warehouse(tm
     code = main(["--warehouse", str(cli_env), "load-phase3", str(folder)])
 
     out, err = capsys.readouterr()
-    assert code == 0
+    assert code == 0, err
     assert err == ""
     assert f"loaded {folder} (season 2021, 2021-10-20..2021-10-24)" in out
     for fqn, rows in [("nba_reference.schedule", 3), ("nba_analytics.player_game_summary", 12),
