@@ -152,7 +152,7 @@ def test_a_processing_error_fails_the_backfill_with_a_record(gap_season, monkeyp
         raise ZeroDivisionError("injected")
 
     monkeypatch.setattr(team_defense, "compute_tdza", broken)
-    assert main(["backfill", "--start", "2021-11-05", "--end", "2021-11-06", "--assets", "tdza"]) == EXIT_GAPS
+    assert main(["backfill", "--start", "2021-11-05", "--end", "2021-11-06", "--assets", "tdza"]) == EXIT_ERROR  # an exception, never an accepted gap
     failures = date_level(gap_season)
     assert failures["failure_category"].tolist() == ["PROCESSING_ERROR", "PROCESSING_ERROR"]
     assert failures["failure_reason"].iloc[0] == "ZeroDivisionError: injected"

@@ -8,9 +8,10 @@ chains, and the `--only failed` command to run after the upstream repair). Exit 
 
     0  EXIT_OK     every (asset, date) ended with data or an expected outcome (also with
                    --allow-gaps when the only failures are genuine gaps)
-    3  EXIT_GAPS   the range completed but holds genuine gaps (MISSING_DEPENDENCY,
-                   PROCESSING_ERROR, dates blocked by a failing ERROR check)
-    1  EXIT_ERROR  a date failed an ERROR check, or a run failed for another reason (a crash)
+    3  EXIT_GAPS   the range completed but holds genuine gaps (MISSING_DEPENDENCY, dates
+                   blocked by a failing ERROR check)
+    1  EXIT_ERROR  a date failed an ERROR check or with PROCESSING_ERROR (an exception of the
+                   compute: never accepted by --allow-gaps), or a run failed for another reason
     2              bad arguments or an unreadable warehouse (main CLI)
 
 Modules: planning.py (runs, --only, what the dry run foresees), launch.py (in-process runs,
@@ -79,7 +80,7 @@ def run_backfill(start: dt.date, end: dt.date, assets: list[str] | None = None, 
         cov = load_coverage(warehouse, start, end, assets, instance=instance)
         out.write(coverage_report.render(cov, "table", False, False))
     print_run_ends(ends, out)
-    if any(e.crashed or e.check_errors for e in ends):
+    if any(e.crashed or e.check_errors or e.processing_errors for e in ends):
         return EXIT_ERROR
     gaps = sum(e.gaps for e in ends)
     if gaps and not allow_gaps:

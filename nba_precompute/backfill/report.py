@@ -41,6 +41,7 @@ class RunEnd:
     check_errors: tuple[str, ...] = ()
     description: str | None = None
     crashed: bool = False
+    processing_errors: int = 0  # gaps that are exceptions of the compute (PROCESSING_ERROR)
 
 
 def run_end(result) -> RunEnd:
@@ -50,7 +51,8 @@ def run_end(result) -> RunEnd:
         data = event.step_failure_data.user_failure_data
         if data is not None and "gaps" in data.metadata:
             return RunEnd(result.run_id, False, int(data.metadata["gaps"].value),
-                          tuple(data.metadata["check_errors"].value or ()), data.description)
+                          tuple(data.metadata["check_errors"].value or ()), data.description,
+                          processing_errors=int(data.metadata["processing_errors"].value))
     return RunEnd(result.run_id, False, crashed=True)
 
 

@@ -34,7 +34,7 @@ from nba_precompute import outcomes, progress, registry
 from nba_precompute.checks import checks_for, evaluate_range_result, load_config
 from nba_precompute.defs.events import log_asset_events
 from nba_precompute.dependencies import verdict_records
-from nba_precompute.failures import DATE_LEVEL
+from nba_precompute.failures import Category, DATE_LEVEL
 from nba_precompute.outcomes import DATE_OUTCOME_CHECK, FAILED_DEPENDENCIES, CheckRow
 from nba_precompute.partitions import daily_partitions
 from nba_precompute.phase3.contract import SCHEDULE
@@ -217,6 +217,9 @@ class Phase4Run:
         )
         return dg.Failure(description=description, metadata={
             "gaps": dg.MetadataValue.int(len(self.gaps)),
+            # an exception, not an upstream gap: `backfill` exits 1 for these even with --allow-gaps
+            "processing_errors": dg.MetadataValue.int(
+                sum(g.category == Category.PROCESSING_ERROR.value for g in self.gaps)),
             "failed_partitions": dg.MetadataValue.json(
                 [{"asset": g.asset, "date": g.day, "category": g.category, "reason": g.reason}
                  for g in self.gaps[:outcomes.MAX_LISTED]]),

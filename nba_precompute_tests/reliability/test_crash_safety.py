@@ -159,11 +159,12 @@ def test_sigkill_mid_write_leaves_old_or_new_partitions_and_a_rerun_completes(
         mp.setenv("DAGSTER_HOME", str(home))  # the local instance's dagster.yaml reads it
         instance = dg.DagsterInstance.from_ref(InstanceRef.from_dir(str(home)))
         runs = instance.get_runs()
-        assert sorted(r.status.value for r in runs) == ["FAILURE"] * len(kill_points) + ["SUCCESS"]
-        for run in runs:
-            if run.status == dg.DagsterRunStatus.FAILURE:
-                failure = instance.all_logs(run.run_id, of_type=dg.DagsterEventType.RUN_FAILURE)
-                assert "ended without finishing this run" in failure[0].message
+        # the rerun also ends FAILURE, at its end, for the range's genuine gaps (PRECOMPUTE.md §4);
+        # the killed ones were marked failed by the next backfill
+        assert [r.status.value for r in runs] == ["FAILURE"] * (len(kill_points) + 1)
+        reaped = [r for r in runs if "ended without finishing this run" in
+                  instance.all_logs(r.run_id, of_type=dg.DagsterEventType.RUN_FAILURE)[0].message]
+        assert len(reaped) == len(kill_points)
         instance.dispose()
 
 
