@@ -24,7 +24,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from nba_precompute.outcomes import DATE_OUTCOME_CHECK
+from nba_precompute.checks import checks_for
 from nba_precompute.automation import LAUNCHED_BY_TAG
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -368,7 +368,8 @@ def launch_single_run(stack: Stack, assets, first_key: str, last_key: str, launc
             "repositoryLocationName": "nba_precompute", "repositoryName": "__repository__",
             "pipelineName": "__ASSET_JOB",
             "assetSelection": [{"path": [a]} for a in assets],
-            "assetCheckSelection": [{"assetKey": {"path": [a]}, "name": DATE_OUTCOME_CHECK} for a in assets],
+            # as the UI's launchpad does: every check of the selected assets
+            "assetCheckSelection": [{"assetKey": {"path": [a]}, "name": c.name} for a in assets for c in checks_for(a)],
         },
     }
     result = stack.graphql(LAUNCH_RUN, {"executionParams": params})["launchPipelineExecution"]
