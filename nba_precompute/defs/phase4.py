@@ -316,7 +316,6 @@ def build_phase4_assets(storage_kind: str) -> dg.AssetsDefinition:
 phase4_daily_job = dg.define_asset_job(
     "phase4_daily",
     selection=dg.AssetSelection.assets(*ASSET_NAMES),
-    partitions_def=daily_partitions,
     description="The five Phase 4 assets for one date (their named checks included).",
 )
 

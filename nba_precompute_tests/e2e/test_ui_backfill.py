@@ -205,7 +205,7 @@ def test_ui_backfill_is_one_run_and_records_the_gaps(dagster_stack, backfill):
     from nba_precompute.checks import checks_for
 
     evaluations = instance.all_logs(run["runId"], of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION)
-    evaluated = sorted((e.dagster_event.asset_key.path[-1], e.dagster_event.event_specific_data.check_name)
+    evaluated = sorted((e.dagster_event.event_specific_data.asset_key.path[-1], e.dagster_event.event_specific_data.check_name)
                        for e in evaluations)
     assert evaluated == sorted((a, c.name) for a in ASSETS for c in checks_for(a)), evaluated
     assert all(e.dagster_event.event_specific_data.partition is None for e in evaluations)
@@ -270,7 +270,31 @@ def test_asset_pages_render_in_chromium(chromium, dagster_stack, backfill, tmp_p
             assert f"Run {run_id[:8]} failed, and did not materialize this asset." in panel, panel[-1500:]
             assert "View logs" in panel
             shots.append(browser.screenshot(driver, tmp_path / "pcf_failed_partition.png"))
+            # ... and the partition's event history holds its gap observation (a second click opens it)
+            assert "View all historical events (1)" in panel, panel[-1500:]
+            browser.click_and_read(driver, "View all historical events", lambda t: "Observation" in t,
+                                   "the partition's event history")
+            history = browser.click_text_and_read(
+                driver, "Observation", lambda t: "MISSING_DEPENDENCY" in t and "upcoming_team_game_context" in t,
+                "the gap observation's metadata")
+            assert "--only failed" in history, history[-2000:]
+            shots.append(browser.screenshot(driver, tmp_path / "pcf_gap_observation.png"))
     print(f"\nscreenshots: {', '.join(map(str, shots))}")
+
+
+@pytest.mark.browser
+def test_coverage_report_heatmap_is_one_click_from_its_asset_page(chromium, dagster_stack, backfill, tmp_path):
+    """`coverage_report` materialized through Dagster (as `make demo` does), then its page in
+    Chromium: the heatmap entry opens inline with one click, and its title counts the gaps."""
+    from nba_precompute_tests.e2e import browser
+    from nba_precompute_tests.e2e.stack import launch_run, wait_run
+
+    run = wait_run(dagster_stack, launch_run(dagster_stack, ["coverage_report"]), timeout=180)
+    assert run["status"] == "SUCCESS", dagster_stack.log_tails()
+    shown = browser.markdown_metadata_image(chromium, dagster_stack.url, "coverage_report", "heatmap")
+    assert shown["images"] == ["data:image/png;base64,"], shown["dialog"][-1500:]
+    assert "Phase 4 coverage" in shown["dialog"], shown["dialog"][-1500:]
+    browser.screenshot(chromium, tmp_path / "coverage_report_heatmap.png")
 
 
 # --- 3. healing ---------------------------------------------------------------------------------
