@@ -281,7 +281,7 @@ def instance_variant(instances: Instances, variant: str, work: Path, source: Pat
         env = instances.home(variant, home, w, name)
         py = [PY, "-m", "cProfile", "-o", str(profile / f"{name}.prof")] if profile else [PY]
         if what == "cli":
-            cmd = py + ["-m", "nba_precompute.cli", "backfill", "--start", start, "--end", end]
+            cmd = py + ["-m", "nba_precompute.cli", "backfill", "--allow-gaps", "--start", start, "--end", end]
         else:
             cmd = py + ["benchmarks/anchor.py", start, end, str(w)]
             env.pop("NBA_PRECOMPUTE_WAREHOUSE")
@@ -522,7 +522,7 @@ def legacy(results: dict, work: Path, args, one: Path, start: str, end: str) -> 
     w, home = fresh(work, one, "bare")
     results["bare"] = timed([PY, "-c", BARE, str(w), start, end], clean_env(home, w, True), "bare compute")
     w, home = fresh(work, one, "cli")
-    results["cli"] = timed(CLI + ["backfill", "--start", start, "--end", end], clean_env(home, w, True),
+    results["cli"] = timed(CLI + ["backfill", "--allow-gaps", "--start", start, "--end", end], clean_env(home, w, True),
                            "cli backfill, one season")
     if not args.skip_ui:
         results["ui"] = ui_backfill(work, one, start, end)
@@ -530,7 +530,7 @@ def legacy(results: dict, work: Path, args, one: Path, start: str, end: str) -> 
 
     w, home = fresh(work, one, "per_partition")
     dates = ["2022-11-15", "2022-12-15", "2023-01-15", "2023-02-15", "2023-03-15"][: args.per_partition_dates]
-    per = [timed(CLI + ["backfill", "--start", d, "--end", d], clean_env(home, w, True), f"one run for {d}")
+    per = [timed(CLI + ["backfill", "--allow-gaps", "--start", d, "--end", d], clean_env(home, w, True), f"one run for {d}")
            for d in dates]
     n_dates = (__import__("datetime").date.fromisoformat(end) - __import__("datetime").date.fromisoformat(start)).days + 1
     per_date = sum(p["seconds"] for p in per) / len(per)
@@ -538,7 +538,7 @@ def legacy(results: dict, work: Path, args, one: Path, start: str, end: str) -> 
 
     w, home = fresh(work, both, "two")
     env = clean_env(home, w, True)
-    two = [timed(CLI + ["backfill", "--start", a, "--end", b], env, f"cli backfill {name}")
+    two = [timed(CLI + ["backfill", "--allow-gaps", "--start", a, "--end", b], env, f"cli backfill {name}")
            for name, (a, b) in SEASONS.items()]
     results["two_seasons"] = {"seconds": sum(t["seconds"] for t in two),
                               "max_rss_mib": max(t["max_rss_mib"] or 0 for t in two)}
