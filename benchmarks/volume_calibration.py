@@ -4,7 +4,8 @@
 
 For each real season: load it into a fresh DuckDB warehouse and DAGSTER_HOME, backfill the five
 assets over the season with the CLI, read the rows and entity failures per (asset, date), and
-evaluate the volume check with the defaults (nba_precompute/operations/volume_defaults.yaml).
+evaluate the volume check with the defaults (the `volume` section of
+nba_precompute/checks/thresholds.yaml).
 The slate itself (UPCG players per date, against the teams scheduled) is evaluated too. Prints per
 season and asset: evaluated dates, anomalies (= false alarms on real data, unless the date really
 was thin), and the share of evaluated dates flagged when (a) the real rows are cut by 20% and (b)
@@ -25,6 +26,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
+from nba_precompute.checks.config import config_from_dict
 from nba_precompute.failures import DATE_LEVEL
 from nba_precompute.operations import volume as v
 from nba_precompute.phase3.contract import SCHEDULE, UPCOMING_PLAYER_GAME_CONTEXT
@@ -72,12 +74,12 @@ def main() -> int:
     ap.add_argument("--data", default=str(ROOT.parent / "shared" / "data"))
     ap.add_argument("--override", default="{}", help="JSON of volume settings over the defaults")
     args = ap.parse_args()
-    config = v.load_volume_config(overrides=json.loads(args.override))
+    config = config_from_dict({"checks": {"volume": json.loads(args.override)}}).volume
     print(f"volume config: window {config.window}, z {config.z}, tolerance {config.min_tolerance}..{config.max_tolerance}")
     for season, (start, end) in SEASONS.items():
         counts, sched, slate = counts_of_season(Path(args.data) / season, start, end)
         cal = SeasonCalendar(sched)
-        res = v.evaluate(v.observations(counts, cal, config), config)
+        res = v.evaluate_counts(counts, cal, config)
         for asset, g in res.groupby("asset", sort=False):
             print(season, f"{asset:5s}", json.dumps(summary(g)))
         print(season, "UPCG ", json.dumps(summary(v.evaluate(v.observations(slate, cal, config), config))))

@@ -1,4 +1,5 @@
-"""The eight asset checks of PRECOMPUTE.md §8, each a pure function over a Partition.
+"""The asset checks of PRECOMPUTE.md §8 and the volume check (issue 14), each a pure function
+over a Partition.
 
 A check function `f(p: Partition, settings) -> DataFrame` gets the dates it applies to (the
 engine has already set aside the others, see registry.Condition) and returns, per date
@@ -33,6 +34,8 @@ from nba_precompute.checks.config import (
 from nba_precompute.checks.partition import Partition
 from nba_precompute.checks.text import day, fmt, key, listing, plain, plural, records_by_date
 from nba_precompute.failures import DATE_LEVEL
+from nba_precompute.operations import volume as vol
+from nba_precompute.operations.volume import VolumeSettings
 from nba_precompute.registry import ASSET_NAMES, ASSET_TABLES
 
 NOTHING_STORED = "0 rows, no failure"  # a date with no row and no failure row at all
@@ -292,6 +295,44 @@ def slate_known(p: Partition, s: RowMinimumSettings) -> np.ndarray:
     """Why row_minimum cannot be evaluated on a date: its ROW_MIN needs N and N is unknown."""
     unknown = s.row_min[p.asset].needs_slate & p.slate.isna().to_numpy()
     return np.where(unknown, "slate size N unknown", "")
+
+
+# --- volume -----------------------------------------------------------------------------------
+def volume_results(p: Partition, s: VolumeSettings) -> pd.DataFrame:
+    """operations.volume's result for each date of p (indexed by date). Computed once, on the whole
+    partition (the engine decides applicability on it first) and shared with its restrictions:
+    the references of a date are the stored dates before the partition and its own earlier dates."""
+    if "volume" not in p.memo:
+        current = pd.DataFrame({"asset": p.asset, "date": p.per.index, "rows": p.per["rows"].to_numpy(),
+                                "entity_failures": p.per["entity_failures"].to_numpy()})
+        history = p.history[vol.COUNT_COLUMNS] if p.history is not None and len(p.history) else None
+        counts = pd.concat([history, current], ignore_index=True) if history is not None else current
+        p.memo["volume"] = vol.evaluate_counts(counts, p.calendar, s).set_index("date")
+    return p.memo["volume"].reindex(p.dates)
+
+
+def volume(p: Partition, s: VolumeSettings) -> pd.DataFrame:
+    """observed: rows; threshold: the band's low end (rows); measures: the band and the rates."""
+    res = result_frame(p)
+    v = volume_results(p, s)
+    num = {c: v[c].astype("float64").round(r).to_numpy() for c, r in (
+        ("observed", 0), ("exposure", 0), ("expected", 1), ("band_low", 1), ("band_high", 1), ("ratio", 3),
+        ("expected_ratio", 3), ("tolerance", 3), ("reference_dates", 0))}
+    res["observed"] = num["observed"]
+    res["threshold"] = num["band_low"]
+    res["passed"] = ~v["anomaly"].fillna(False).to_numpy(dtype=bool)
+    res["detail"] = v["reason"].to_numpy(dtype=object)
+    res["measures"] = _measures(**{k: x for k, x in num.items() if k != "observed"})
+    return res
+
+
+def volume_evaluable(p: Partition, s: VolumeSettings) -> np.ndarray:
+    """Why the band cannot be drawn on a date: no calendar, no exposure, too few reference dates."""
+    if p.calendar is None:
+        return np.full(len(p.dates), "no season calendar given", dtype=object)
+    v = volume_results(p, s)
+    return np.where(v["evaluated"].fillna(False).to_numpy(dtype=bool), "",
+                    v["reason"].str.removeprefix("not evaluated: ").to_numpy(dtype=object)).astype(object)
 
 
 # --- value_ranges -----------------------------------------------------------------------------

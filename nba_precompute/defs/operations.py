@@ -32,6 +32,7 @@ import dagster as dg
 import pandas as pd
 
 from nba_precompute import config
+from nba_precompute.checks.config import load_config as load_checks_config
 
 from nba_precompute.defs.events import report_runless_events
 from nba_precompute.defs.phase3 import phase3_arrival_events
@@ -40,8 +41,9 @@ from nba_precompute.operations import alerts as al
 from nba_precompute.operations import arrival as ar
 from nba_precompute.operations import freshness as fr
 from nba_precompute.operations import volume as vo
+from nba_precompute.operations.counts import volume_counts
 from nba_precompute.phase3.contract import PHASE3_TABLES, SCHEDULE
-from nba_precompute.registry import ASSET_NAMES, ASSET_TABLES
+from nba_precompute.registry import ASSET_NAMES
 from nba_precompute.season import SeasonCalendar, to_datetime
 from nba_precompute.tables import FAILURES
 from nba_precompute.warehouse import Warehouse
@@ -261,37 +263,8 @@ def build_freshness_checks() -> dg.AssetChecksDefinition:
 
 
 # --- volume ---------------------------------------------------------------------------------------
-def volume_counts(warehouse: Warehouse, start: dt.date, end: dt.date) -> pd.DataFrame:
-    """Rows and entity failures per (asset, date) in [start, end], read from the warehouse."""
-    project = getattr(warehouse, "project", None)
-    frames = []
-    lit = (f"DATE '{start.isoformat()}'", f"DATE '{end.isoformat()}'")
-    for asset in ASSET_NAMES:
-        table = ASSET_TABLES[asset]
-        if not warehouse.table_exists(table):
-            continue
-        q = (f"SELECT {table.date_column} AS date, COUNT(*) AS rows FROM {qualified(table, warehouse.dialect, project)} "
-             f"WHERE {table.date_column} BETWEEN {lit[0]} AND {lit[1]} GROUP BY 1")
-        f = warehouse.query(q)
-        f["asset"] = asset
-        frames.append(f)
-    counts = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["date", "rows", "asset"])
-    counts["date"] = to_datetime(counts["date"])
-    if warehouse.table_exists(FAILURES):
-        q = (f"SELECT processor_name AS asset, analysis_date AS date, COUNT(*) AS entity_failures "
-             f"FROM {qualified(FAILURES, warehouse.dialect, project)} WHERE entity_id <> '{DATE_LEVEL}' "
-             f"AND analysis_date BETWEEN {lit[0]} AND {lit[1]} GROUP BY 1, 2")
-        failures = warehouse.query(q)
-        failures["date"] = to_datetime(failures["date"])
-        counts = counts.merge(failures, on=["asset", "date"], how="left")
-    else:
-        counts["entity_failures"] = 0
-    counts["entity_failures"] = counts["entity_failures"].fillna(0).astype(int)
-    return counts[["asset", "date", "rows", "entity_failures"]]
-
-
 def build_volume_sensor(clock: Clock = utc_now) -> dg.SensorDefinition:
-    config = vo.load_volume_config()
+    config = load_checks_config().volume
 
     @dg.sensor(
         name=VOLUME_SENSOR,
@@ -305,12 +278,12 @@ def build_volume_sensor(clock: Clock = utc_now) -> dg.SensorDefinition:
         if not warehouse.table_exists(SCHEDULE):
             return dg.SkipReason(f"no {SCHEDULE.fqn} in the warehouse yet")
         days = window(now, lookback_days())
-        # the band needs the reference dates before the window
-        counts = volume_counts(warehouse, (days[0] - pd.Timedelta(days=90)).date(), days[-1].date())
+        # the band needs the reference dates before the window: one grouped query
+        counts = volume_counts(warehouse, (days[0] - pd.Timedelta(days=config.history_days)).date(), days[-1].date())
         if not len(counts):
             return dg.SkipReason("no Phase 4 rows yet")
         calendar = SeasonCalendar(warehouse.read(SCHEDULE))
-        results = vo.evaluate(vo.observations(counts, calendar, config), config)
+        results = vo.evaluate_counts(counts, calendar, config)
         recent = results[to_datetime(results["date"]).isin(days)]
         sent = _notify(context, al.volume_alerts(recent))
         return dg.SkipReason(f"{int(recent['anomaly'].sum())} anomal(ies) in the window; {len(sent.sent)} alert(s) sent")

@@ -16,7 +16,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pandas as pd
 import pytest
 
-from nba_precompute.checks.config import Severity
+from nba_precompute.checks.config import Severity, load_config
 from nba_precompute.coverage import status as st
 from nba_precompute.failures import Category
 from nba_precompute.operations import alerts as al
@@ -120,7 +120,7 @@ def test_freshness_volume_blocked_and_run_failure_alerts():
     assert fa[0].repair.endswith("--only failed,missing")
     obs = pd.DataFrame({"asset": "pcf", "date": pd.date_range("2023-01-01", periods=7), "observed": [210] * 6 + [150],
                         "exposure": 20.0, "group": "2022"})
-    va = al.volume_alerts(volume.evaluate(obs, volume.load_volume_config()))
+    va = al.volume_alerts(volume.evaluate(obs, load_config(use_env=False).volume))
     assert [(a.asset, a.date, a.category) for a in va] == [("pcf", "2023-01-07", "VOLUME_ANOMALY (WARN)")]
     b = al.blocked_alert("mlfs", "2023-01-07", "pcf 2023-01-07 failed ERROR check(s) value_ranges")
     assert b.key == ("mlfs", "2023-01-07", "BLOCKED")
