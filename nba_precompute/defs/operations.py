@@ -82,12 +82,18 @@ def window(now: dt.datetime, days: int) -> pd.DatetimeIndex:
     return pd.date_range(today - pd.Timedelta(days=days - 1), today, freq="D")
 
 
-def notifier(instance: dg.DagsterInstance) -> al.Notifier:
-    return al.Notifier(al.AlertSettings.from_env(), al.InstanceAlertStore(instance))
+def alert_settings() -> al.AlertSettings:
+    """Where alerts go: the configuration's alert fields, taken when a sensor is built (inside the
+    definitions' `config.using` block, so the environment is read once per load)."""
+    return al.AlertSettings.from_config(config.current())
 
 
-def _notify(context, alerts: list[al.Alert]) -> al.NotifyResult:
-    result = notifier(context.instance).notify(alerts)
+def notifier(instance: dg.DagsterInstance, settings: al.AlertSettings) -> al.Notifier:
+    return al.Notifier(settings, al.InstanceAlertStore(instance))
+
+
+def _notify(context, alerts: list[al.Alert], settings: al.AlertSettings) -> al.NotifyResult:
+    result = notifier(context.instance, settings).notify(alerts)
     for a in result.sent:
         context.log.info(f"alert sent: {a.cause.value} {a.asset} {a.date}")
     for a in result.undelivered:
@@ -201,6 +207,7 @@ def freshness_evaluations(results: pd.DataFrame, previous: dict[str, str]) -> tu
 
 def build_freshness_sensor(clock: Clock = utc_now) -> dg.SensorDefinition:
     config = fr.load_freshness_config()
+    alerting = alert_settings()
 
     @dg.sensor(
         name=FRESHNESS_SENSOR,
@@ -224,7 +231,7 @@ def build_freshness_sensor(clock: Clock = utc_now) -> dg.SensorDefinition:
         state = json.loads(context.cursor) if context.cursor else {}
         events, state = freshness_evaluations(results, state)
         report_runless_events(context.instance, events)
-        _notify(context, al.freshness_alerts(fr.misses(results)))
+        _notify(context, al.freshness_alerts(fr.misses(results)), alerting)
         context.update_cursor(json.dumps(state, sort_keys=True))
         return dg.SkipReason(f"{len(events)} freshness status change(s) over {len(days)} game date(s)")
 
@@ -265,6 +272,7 @@ def build_freshness_checks() -> dg.AssetChecksDefinition:
 # --- volume ---------------------------------------------------------------------------------------
 def build_volume_sensor(clock: Clock = utc_now) -> dg.SensorDefinition:
     config = load_checks_config().volume
+    alerting = alert_settings()
 
     @dg.sensor(
         name=VOLUME_SENSOR,
@@ -285,7 +293,7 @@ def build_volume_sensor(clock: Clock = utc_now) -> dg.SensorDefinition:
         calendar = SeasonCalendar(warehouse.read(SCHEDULE))
         results = vo.evaluate_counts(counts, calendar, config)
         recent = results[to_datetime(results["date"]).isin(days)]
-        sent = _notify(context, al.volume_alerts(recent))
+        sent = _notify(context, al.volume_alerts(recent), alerting)
         return dg.SkipReason(f"{int(recent['anomaly'].sum())} anomal(ies) in the window; {len(sent.sent)} alert(s) sent")
 
     return volume_anomaly_sensor
@@ -348,6 +356,8 @@ def step_errors(instance: dg.DagsterInstance, run_id: str) -> list[str]:
 
 
 def build_run_failure_sensor() -> dg.SensorDefinition:
+    settings = alert_settings()
+
     @dg.run_failure_sensor(
         name=RUN_FAILURE_SENSOR,
         default_status=default_status(),
@@ -364,7 +374,7 @@ def build_run_failure_sensor() -> dg.SensorDefinition:
             alerts = [al.run_failure_alert(run.run_id, assets, start or "unknown", end or start or "unknown", message)
                       if start else al.Alert(al.Cause.RUN_FAILED, ",".join(assets) or run.job_name, run.run_id,
                                              "RUN_FAILED", message.splitlines()[0], (), "see the run's logs", run.run_id)]
-        _notify(context, alerts)
+        _notify(context, alerts, settings)
 
     return phase4_run_failure_sensor
 
