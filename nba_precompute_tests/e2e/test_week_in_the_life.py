@@ -23,6 +23,7 @@ import pytest
 from nba_precompute.coverage import status as st
 from nba_precompute.coverage.load import load_coverage
 from nba_precompute.defs import operations as ops
+from nba_precompute.defs import phase4 as phase4_module
 from nba_precompute.defs.phase4 import build_phase4_assets
 from nba_precompute.operations import arrival as ar
 from nba_precompute.phase3.contract import PHASE3_TABLES, SCHEDULE
@@ -82,6 +83,10 @@ def test_a_week_runs_phase4_when_inputs_land_and_alerts_exactly_the_late_and_sho
     wh = DuckDBWarehouse(database=str(tmp_path / "warehouse.duckdb"))
     inst = dg.DagsterInstance.ephemeral()
     phase4 = build_phase4_assets("duckdb")
+    history_reads = []  # (start, end) of each Phase 4 step's trailing-history count query
+    read_counts = phase4_module.volume_counts
+    monkeypatch.setattr(phase4_module, "volume_counts",
+                        lambda w, start, end, *a: history_reads.append((str(start), str(end))) or read_counts(w, start, end, *a))
     clock = Clock()
     arrival, freshness = ops.build_arrival_sensor(clock), ops.build_freshness_sensor(clock)
     volume = ops.build_volume_sensor(clock)
@@ -186,6 +191,10 @@ def test_a_week_runs_phase4_when_inputs_land_and_alerts_exactly_the_late_and_sho
         short = asset in ("pcf", "mlfs")
         assert failing == ([(dg.AssetCheckSeverity.WARN, [SHORT_UPCG_DAY])] if short else []), asset
         assert [e.metadata["dates_evaluated"].value for e in evaluations[1:]] == [1] * len(WEEK), asset
+
+    # one trailing-history query per run, ending the day before the run's first date
+    day_before = [str((pd.Timestamp(r[0]) - pd.Timedelta(days=1)).date()) for r in runs]
+    assert [end for _, end in history_reads] == ["2023-01-05"] + day_before
 
     # coverage ends COMPLETE or EXPLAINED: every (asset, date) of the week is accounted for
     cov = load_coverage(wh, dt.date.fromisoformat(WEEK[0]), dt.date.fromisoformat(WEEK[-1]), ASSET_NAMES)
