@@ -14,7 +14,7 @@ The settings model of a check (its thresholds.yaml section) is declared beside i
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -26,6 +26,7 @@ from nba_precompute.checks.config import (
     PositiveCount,
     Range,
     RowMin,
+    Section,
     ValueRange,
     mapping,
     numeric_column,
@@ -35,7 +36,6 @@ from nba_precompute.checks.partition import Partition
 from nba_precompute.checks.text import day, fmt, key, listing, plain, plural, records_by_date
 from nba_precompute.failures import DATE_LEVEL
 from nba_precompute.operations import volume as vol
-from nba_precompute.operations.volume import VolumeSettings
 from nba_precompute.registry import ASSET_NAMES, ASSET_TABLES
 
 NOTHING_STORED = "0 rows, no failure"  # a date with no row and no failure row at all
@@ -298,6 +298,50 @@ def slate_known(p: Partition, s: RowMinimumSettings) -> np.ndarray:
 
 
 # --- volume -----------------------------------------------------------------------------------
+class AssetVolume(Section):
+    """How one asset's rows are predicted: per scheduled team or per entity with history."""
+
+    exposure: Literal["teams", "history"]
+    noise: Literal["per_team", "constant"]
+    # group dates by this dynamic minimum (a Settings method of days since the opener), if any
+    min_games: Literal["psza_min_games", "tdza_min_games"] | None = None
+
+
+class VolumeSettings(CheckSettings):
+    """The `volume` section of checks/thresholds.yaml (validated with the other checks')."""
+
+    window: PositiveCount
+    min_reference: PositiveCount
+    history_days: PositiveCount  # calendar days of stored counts read before a run's first date
+    z: Number
+    min_tolerance: Number
+    max_tolerance: Number
+    min_sigma: Number
+    flag_high: bool = False
+    assets: dict[str, AssetVolume]
+
+    @pydantic.field_validator("assets", mode="before")
+    @classmethod
+    def _every_asset(cls, value: Any) -> Any:
+        return mapping(value, ASSET_NAMES, ASSET_NAMES, what="asset")
+
+    @pydantic.model_validator(mode="after")
+    def _consistent(self) -> "VolumeSettings":
+        if self.z <= 0:
+            raise problem(f"z must be > 0, got {self.z:g}", "z")
+        for name in ("min_tolerance", "max_tolerance"):
+            if not 0 <= getattr(self, name) < 1:
+                raise problem(f"{name} must be in [0, 1), got {getattr(self, name):g}", name)
+        if self.min_sigma < 0:
+            raise problem(f"min_sigma must be >= 0, got {self.min_sigma:g}", "min_sigma")
+        if self.min_reference > self.window:
+            raise problem(f"min_reference {self.min_reference} exceeds window {self.window}", "min_reference")
+        if self.min_tolerance > self.max_tolerance:
+            raise problem(f"min_tolerance {self.min_tolerance:g} exceeds max_tolerance {self.max_tolerance:g}",
+                          "min_tolerance")
+        return self
+
+
 def volume_results(p: Partition, s: VolumeSettings) -> pd.DataFrame:
     """operations.volume's result for each date of p (indexed by date). Computed once, on the whole
     partition (the engine decides applicability on it first) and shared with its restrictions:

@@ -4,7 +4,7 @@ Pure pandas, no Dagster. The caller gives one row per (asset, date) with the obs
 asset's exposure on the date and its reference group (`observations`); `evaluate` returns, per
 (asset, date), the expected rows, the band, the per-exposure ratio, whether it is an anomaly and
 why. Thresholds are data: the `volume` section of checks/thresholds.yaml, validated by
-`VolumeSettings` (the settings model of the registry's `volume` check, checks/registry.py).
+`checks.rules.VolumeSettings` (the settings model of the registry's `volume` check).
 `evaluate_counts` is what the check, the volume sensor and the coverage trend call: stored counts
 in, one result per (asset, date) out.
 
@@ -19,16 +19,16 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-import pydantic
 
-from nba_precompute.checks.config import CheckSettings, Number, PositiveCount, Section, mapping, problem
 from nba_precompute.season import SeasonCalendar, to_datetime
-from nba_precompute.registry import ASSET_NAMES as ASSETS
 from nba_precompute.settings import SETTINGS
+
+if TYPE_CHECKING:  # the settings model lives with the check (checks/rules.py), which imports this module
+    from nba_precompute.checks.rules import VolumeSettings
 
 MAD_TO_SIGMA = 1.4826  # MAD of a normal sample x 1.4826 = its standard deviation
 
@@ -38,48 +38,6 @@ RESULT_COLUMNS = [
     "asset", "date", "observed", "exposure", "expected", "band_low", "band_high", "ratio", "expected_ratio",
     "tolerance", "reference_dates", "evaluated", "anomaly", "severity", "reason",
 ]
-
-
-class AssetVolume(Section):
-    exposure: Literal["teams", "history"]
-    noise: Literal["per_team", "constant"]
-    # group dates by this dynamic minimum (a Settings method of days since the opener), if any
-    min_games: Literal["psza_min_games", "tdza_min_games"] | None = None
-
-
-class VolumeSettings(CheckSettings):
-    """The `volume` section of checks/thresholds.yaml (validated with the other checks')."""
-
-    window: PositiveCount
-    min_reference: PositiveCount
-    history_days: PositiveCount  # calendar days of stored counts read before a run's first date
-    z: Number
-    min_tolerance: Number
-    max_tolerance: Number
-    min_sigma: Number
-    flag_high: bool = False
-    assets: dict[str, AssetVolume]
-
-    @pydantic.field_validator("assets", mode="before")
-    @classmethod
-    def _every_asset(cls, value: Any) -> Any:
-        return mapping(value, ASSETS, ASSETS, what="asset")
-
-    @pydantic.model_validator(mode="after")
-    def _consistent(self) -> "VolumeSettings":
-        if self.z <= 0:
-            raise problem(f"z must be > 0, got {self.z:g}", "z")
-        for name in ("min_tolerance", "max_tolerance"):
-            if not 0 <= getattr(self, name) < 1:
-                raise problem(f"{name} must be in [0, 1), got {getattr(self, name):g}", name)
-        if self.min_sigma < 0:
-            raise problem(f"min_sigma must be >= 0, got {self.min_sigma:g}", "min_sigma")
-        if self.min_reference > self.window:
-            raise problem(f"min_reference {self.min_reference} exceeds window {self.window}", "min_reference")
-        if self.min_tolerance > self.max_tolerance:
-            raise problem(f"min_tolerance {self.min_tolerance:g} exceeds max_tolerance {self.max_tolerance:g}",
-                          "min_tolerance")
-        return self
 
 
 # --- building the observations ------------------------------------------------------------------

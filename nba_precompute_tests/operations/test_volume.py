@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 
 from nba_precompute.checks.config import ChecksConfigError, Severity, config_from_dict, load_config
+from nba_precompute.checks.rules import VolumeSettings
 from nba_precompute.operations import volume as v
 from nba_precompute.season import SeasonCalendar
 from nba_precompute_tests.conftest import load_real_season
@@ -14,7 +15,7 @@ from nba_precompute_tests.conftest import load_real_season
 CONFIG = load_config(use_env=False).volume
 
 
-def volume_config(**overrides) -> v.VolumeSettings:
+def volume_config(**overrides) -> VolumeSettings:
     return config_from_dict({"checks": {"volume": overrides}}).volume
 
 
