@@ -2,15 +2,17 @@
 
 `phase4_heal_sensor` (RUNNING by default) reads the materializations of the Phase 4 assets that
 have Phase 4 consumers (psza, tdza, pdc, pcf) since its cursor. For each one with rows on date D
-(`dagster/row_count` > 0), it looks at the latest `date_outcome` evaluation of every downstream
-Phase 4 asset on D and re-requests the ones that
+(`dagster/row_count` > 0), it looks at the latest gap observation (outcomes.gap_observation,
+logged by the step for each (asset, date) it could not materialize) of every downstream Phase 4
+asset on D and re-requests the ones whose gap
 
-* failed with MISSING_DEPENDENCY,
-* whose failing dependency verdicts (the `failed_dependencies` metadata) name the repaired asset's table (or the table of an asset healed with
-  it, so a chain pcf -> mlfs heals in one run, producers first), and
-* were evaluated before that materialization (a failure recorded after the repair is not healed
-  by it; a downstream re-evaluated in the same run is left alone), and have not been
-  materialized since.
+* is MISSING_DEPENDENCY,
+* whose failing dependency verdicts (the `failed_dependencies` metadata) name the repaired
+  asset's table (or the table of an asset healed with it, so a chain pcf -> mlfs heals in one
+  run, producers first), and
+* was recorded before that materialization (a gap recorded after the repair is not healed by
+  it; a downstream re-evaluated in the same run is left alone), and has not been materialized
+  since.
 
 One run per date, for just the failed downstream assets of that date: healthy dates and healthy
 assets are never touched. Materializations of runs still in progress are left for a later tick
@@ -21,7 +23,8 @@ Why a sensor rather than a declarative AutomationCondition (`any_deps_updated & 
 date-failed partition is "missing", so the condition would also re-request partitions that
 failed for another reason (bootstrap, another upstream) whenever any upstream of that date is
 re-materialized, e.g. after every backfill. The failing dependency verdicts recorded by the step say exactly
-which upstream a date failed for.
+which upstream a date failed for. Reading them from the instance (not the warehouse) keeps the
+sensor off the DuckDB file while runs write it.
 
 NBA_PRECOMPUTE_HEAL_INTERVAL_SECONDS sets the minimum interval between evaluations (default 30).
 """
@@ -36,7 +39,7 @@ import dagster as dg
 from nba_precompute import config as configuration
 from nba_precompute.config import Config
 from nba_precompute.failures import Category
-from nba_precompute.outcomes import DATE_OUTCOME_CHECK, FAILED_DEPENDENCIES
+from nba_precompute.outcomes import FAILED_DEPENDENCIES, GAP_OBSERVATION
 from nba_precompute import registry
 from nba_precompute.registry import ASSET_NAMES, ASSET_TABLES, DOWNSTREAM
 
@@ -138,20 +141,21 @@ def new_repairs(instance: dg.DagsterInstance, after_storage_id: int) -> tuple[li
     return repairs, cursor
 
 
-def _latest_outcomes(instance: dg.DagsterInstance, assets: list[str], partition: str) -> dict:
-    from dagster._core.event_api import PartitionKeyFilter
-
-    keys = [dg.AssetCheckKey(dg.AssetKey(a), DATE_OUTCOME_CHECK) for a in assets]
-    latest = instance.event_log_storage.get_latest_asset_check_execution_by_key(
-        keys, partition_filter=PartitionKeyFilter(key=partition)
-    )
-    return {k.asset_key.path[-1]: rec for k, rec in latest.items()}
+def latest_gaps(instance: dg.DagsterInstance, assets: list[str], partition: str) -> dict[str, tuple[float, dict]]:
+    """asset -> (timestamp, metadata) of its latest gap observation on the partition."""
+    out = {}
+    for a in assets:
+        records = instance.fetch_observations(
+            dg.AssetRecordsFilter(asset_key=dg.AssetKey(a), asset_partitions=[partition]), limit=1
+        ).records
+        obs = records[0].asset_observation if records else None
+        if obs is not None and _meta_value(obs.metadata, "kind") == GAP_OBSERVATION:
+            out[a] = (records[0].timestamp, obs.metadata)
+    return out
 
 
 def heal_requests(instance: dg.DagsterInstance, repairs: list[Repair]) -> list[HealRequest]:
-    """Per date: the downstream assets whose latest date_outcome failed for a repaired upstream."""
-    from dagster._core.storage.asset_check_execution_record import AssetCheckExecutionRecordStatus
-
+    """Per date: the downstream assets whose latest gap is a missing dependency on a repaired upstream."""
     by_date: dict[str, dict[str, Repair]] = {}
     for r in repairs:
         latest = by_date.setdefault(r.partition, {}).get(r.asset)
@@ -160,19 +164,17 @@ def heal_requests(instance: dg.DagsterInstance, repairs: list[Repair]) -> list[H
     out = []
     for partition, repaired in sorted(by_date.items()):
         candidates = sorted({b for a in repaired for b in _closure(a)}, key=ASSET_NAMES.index)
-        outcomes = _latest_outcomes(instance, candidates, partition)
+        gaps = latest_gaps(instance, candidates, partition)
         heal: list[str] = []
         used: dict[str, Repair] = {}
         for b in candidates:  # dependency order: an asset healed here can heal its consumers
-            rec = outcomes.get(b)
-            if rec is None or rec.status != AssetCheckExecutionRecordStatus.FAILED or rec.evaluation is None:
+            if b not in gaps:
                 continue
-            meta = rec.evaluation.metadata
+            evaluated_at, meta = gaps[b]
             if not Category.MISSING_DEPENDENCY.is_value(_meta_value(meta, "failure_category")):
                 continue
             # the upstream tables of its failing dependency verdicts, recorded as data by the step
             failed_tables = set(_meta_value(meta, FAILED_DEPENDENCIES) or ())
-            evaluated_at = rec.event.timestamp if rec.event is not None else rec.create_timestamp
             if _materialized_after(instance, b, partition, evaluated_at):  # healed some other way
                 continue
             for u in registry.upstream_assets(b):

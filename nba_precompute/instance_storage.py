@@ -17,6 +17,12 @@ PostgreSQL event log (PooledPostgresEventLogStorage): dagster-postgres opens a n
 run's planned events one by one although Dagster hands them over as one batch. This subclass
 keeps a small QueuePool and writes planned events as one INSERT (docs/PERFORMANCE.md).
 
+Both resolve a run's per-partition PLANNED check rows when the run evaluates that check once,
+unpartitioned (`RunLevelCheckResolution`): Dagster plans every check of a partitioned run for each
+of the run's partitions, even a check whose spec has no partitions_def, and nothing ever resolves
+those rows, so a season run would leave 174 "planned" executions per check in its history that
+the UI shows as skipped or execution failed.
+
 The internals relied on are pinned by nba_precompute_tests/test_instance_storage.py and
 nba_precompute_tests/production/test_pg_event_log.py.
 """
@@ -32,6 +38,8 @@ import dagster as dg
 import sqlalchemy as db
 import sqlalchemy.pool as db_pool
 from dagster._core.events import DagsterEventType
+from dagster._core.storage.asset_check_execution_record import AssetCheckExecutionRecordStatus
+from dagster._core.storage.event_log.schema import AssetCheckExecutionsTable
 from dagster._core.storage.event_log.schema import SqlEventLogStorageTable
 from dagster._core.storage.event_log.sqlite.consolidated_sqlite_event_log import (
     ConsolidatedSqliteEventLogStorage,
@@ -69,7 +77,26 @@ class BatchingDagsterInstance(dg.DagsterInstance):
         return int(value) if value not in (None, "") else EVENT_BATCH_SIZE
 
 
-class LocalEventLogStorage(ConsolidatedSqliteEventLogStorage):
+class RunLevelCheckResolution:
+    """An unpartitioned evaluation of a check resolves the PLANNED rows its run left for the
+    check's partitions (see the module docstring): they are deleted in the same connection,
+    before the evaluation is stored as the stock storage stores it. Partitioned checks always
+    evaluate with a partition, so nothing changes for them."""
+
+    def _update_asset_check_evaluation(self, event, event_id):
+        evaluation = event.get_dagster_event().event_specific_data
+        if evaluation.partition is None and event.run_id:
+            t = AssetCheckExecutionsTable
+            with self.index_connection() as conn:
+                conn.execute(t.delete().where(db.and_(
+                    t.c.asset_key == evaluation.asset_key.to_string(), t.c.check_name == evaluation.check_name,
+                    t.c.run_id == event.run_id, t.c.partition.isnot(None),
+                    t.c.execution_status == AssetCheckExecutionRecordStatus.PLANNED.value,
+                )))
+        return super()._update_asset_check_evaluation(event, event_id)
+
+
+class LocalEventLogStorage(RunLevelCheckResolution, ConsolidatedSqliteEventLogStorage):
     _engine_lock = threading.Lock()
 
     @property
@@ -163,7 +190,7 @@ class LocalEventLogStorage(ConsolidatedSqliteEventLogStorage):
         super().dispose()
 
 
-class PooledPostgresEventLogStorage(PostgresEventLogStorage):
+class PooledPostgresEventLogStorage(RunLevelCheckResolution, PostgresEventLogStorage):
     """dagster-postgres's event log with a reused connection pool and one-INSERT planned events.
 
     Configured exactly like PostgresEventLogStorage (`postgres_db` or `postgres_url`).

@@ -10,7 +10,9 @@ PRECOMPUTE.md §4 "What Dagster records":
 * a **genuine gap** (a date-level category that a rerun can fix: MISSING_DEPENDENCY,
   PROCESSING_ERROR; or a date BLOCKED downstream of a failing ERROR check) is not materialized,
   and the run fails at its end listing every gap (`failure_description`): Dagster then shows
-  exactly those partitions as failed;
+  exactly those partitions as failed. Each gap also gets one observation of its partition
+  (`gap_observation`: category, reason, failing upstream tables, root cause, repair command),
+  which the partition's event history shows and the heal sensor reads;
 * a date whose own ERROR check failed is materialized (its rows exist but are wrong), blocks
   that date downstream in the run, and fails the run too.
 
@@ -21,18 +23,19 @@ Which categories are final and which are gaps comes from failures.Category's own
 from __future__ import annotations
 
 from collections import namedtuple
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import pandas as pd
 
 from nba_precompute.failures import categories_where
 from nba_precompute.pipeline import COMPUTED, NO_GAMES, OFF_SEASON
 
-DATE_OUTCOME_CHECK = "date_outcome"
-"""The partitioned asset check every (asset, date) gets one evaluation of."""
 FAILED_DEPENDENCIES = "failed_dependencies"
-"""date_outcome metadata: the upstream tables of the date's failing dependency verdicts (a JSON
-list, the same verdicts as nba_processing.precompute_dependency_checks); the heal sensor reads it."""
+"""Materialization and gap-observation metadata: the upstream tables of the date's failing
+dependency verdicts (a JSON list, the same verdicts as nba_processing.precompute_dependency_checks);
+the heal sensor reads it from the gap observation."""
+GAP_OBSERVATION = "gap"
+"""The `kind` of a gap observation (its metadata entry `kind`), so readers tell it from others."""
 BLOCKED = "BLOCKED"
 """The outcome of a date not computed because an upstream asset failed an ERROR check on it."""
 
@@ -40,7 +43,6 @@ ERROR, WARN = "ERROR", "WARN"
 FINAL_CATEGORIES = frozenset(categories_where(lambda c: c.date_level and not c.can_retry))
 GAP_CATEGORIES = frozenset(categories_where(lambda c: c.date_level and c.can_retry))
 MATERIALIZED_OUTCOMES = frozenset({COMPUTED, OFF_SEASON, NO_GAMES}) | FINAL_CATEGORIES
-CHECK_METADATA_KEYS = ("outcome", "failure_category", "failure_reason", FAILED_DEPENDENCIES)
 MAX_LISTED = 60  # gaps listed one per line in a run's failure message; the rest are counted
 
 CheckRow = namedtuple("CheckRow", "check applicable passed severity detail")
@@ -54,10 +56,23 @@ class Gap:
     date: pd.Timestamp
     category: str
     reason: str
+    failed_dependencies: tuple[str, ...] = ()  # upstream tables whose verdict failed on the date
 
     @property
     def day(self) -> str:
         return self.date.strftime("%Y-%m-%d")
+
+
+def gap_observation(gap: Gap, chains: list[str], command: str | None) -> dict:
+    """The metadata of a gap's observation of its partition: what a user reads one click from the
+    failed partition (its event history), and what the heal sensor reads (category, tables)."""
+    meta = {"kind": GAP_OBSERVATION, "outcome": gap.category, "failure_category": gap.category, "failure_reason": gap.reason,
+            FAILED_DEPENDENCIES: list(gap.failed_dependencies)}
+    if chains:
+        meta["root_cause"] = "\n".join(chains)
+    if command:
+        meta["repair"] = command
+    return meta
 
 
 @dataclass(frozen=True)
@@ -68,9 +83,6 @@ class DateOutcome:
     date: pd.Timestamp
     outcome: str
     materialize: bool
-    passed: bool
-    severity: str
-    check_metadata: dict = field(default_factory=dict)
     blocks: str | None = None  # why downstream is blocked on this date (None: not blocked)
     error: str | None = None  # a failing ERROR check of the date itself: fails the run at its end
     gap: Gap | None = None  # not materialized: fails the run at its end
@@ -93,21 +105,16 @@ def decide(asset: str, date, outcome: str, checks: list[CheckRow], metadata: dic
     errors = [r for r in failing if r.severity == ERROR]
     gap = None
     if not is_materialized(outcome):
+        failed = _plain(metadata.get(FAILED_DEPENDENCIES)) or ()
         gap = Gap(asset, date, str(metadata.get("failure_category") or outcome),
-                  str(metadata.get("failure_reason") or outcome))
-    meta = {k: v for k, v in metadata.items() if k in CHECK_METADATA_KEYS}
-    meta.update(check_metadata(checks))
-    # WARN-level §8 results (row minimum, constant features) stay in the metadata: they describe
-    # the data, not a broken partition, and would fail nearly every mlfs date (player_status is
-    # always "available" upstream, so f10 is constant).
-    meta["warnings"] = len(failing) - len(errors)
+                  str(metadata.get("failure_reason") or outcome), tuple(failed))
+    # WARN-level §8 results (row minimum, constant features) fail nothing: they describe the data,
+    # not a broken partition, and would fail nearly every mlfs date (player_status is always
+    # "available" upstream, so f10 is constant). The named checks report them per run.
     day = date.strftime("%Y-%m-%d")
     return DateOutcome(
         asset, date, outcome,
         materialize=gap is None,
-        passed=gap is None and not errors,
-        severity=ERROR,
-        check_metadata=meta,
         blocks=f"{asset} {day} failed ERROR check(s) {', '.join(r.check for r in errors)}" if errors else None,
         error=f"{asset} {day}: " + "; ".join(f"{r.check}: {r.detail}" for r in errors) if errors else None,
         gap=gap,
@@ -117,22 +124,12 @@ def decide(asset: str, date, outcome: str, checks: list[CheckRow], metadata: dic
 def blocked(asset: str, date, why: str) -> DateOutcome:
     """A date not computed because an upstream asset of the run failed an ERROR check on it."""
     date = pd.Timestamp(date)
-    return DateOutcome(asset, date, BLOCKED, materialize=False, passed=False, severity=ERROR,
-                       check_metadata={"outcome": BLOCKED, "blocked_by": why},
-                       gap=Gap(asset, date, BLOCKED, f"blocked: {why}"))
+    return DateOutcome(asset, date, BLOCKED, materialize=False, gap=Gap(asset, date, BLOCKED, f"blocked: {why}"))
 
 
-def check_metadata(results: list[CheckRow]) -> dict:
-    """Every §8 result of a date: the passing checks in one entry, each other one with its detail
-    (compact, because it is serialized into one event per (asset, date))."""
-    meta, passed = {}, []
-    for r in results:
-        if r.applicable and r.passed:
-            passed.append(r.check)
-        else:
-            meta[r.check] = ("N/A" if not r.applicable else f"FAIL ({r.severity})") + (f": {r.detail}" if r.detail else "")
-    meta["passed"] = ", ".join(passed)
-    return meta
+def _plain(value):
+    """A metadata value as plain data (Dagster's MetadataValue wrappers have `.value`)."""
+    return getattr(value, "value", value)
 
 
 def failure_description(gaps: list[Gap], check_errors: list[str], chains: dict[tuple[str, str], list[str]],

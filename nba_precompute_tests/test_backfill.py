@@ -9,6 +9,7 @@ import pytest
 
 from dagster._core.storage.partition_status_cache import AssetPartitionStatus
 
+from nba_precompute.automation import latest_gaps
 from nba_precompute.backfill import EXIT_ERROR, EXIT_GAPS, EXIT_OK, plan_runs
 from nba_precompute.partitions import daily_partitions
 from nba_precompute.checks import CHECK_NAMES
@@ -174,17 +175,14 @@ def test_an_error_check_blocks_that_date_downstream_and_fails_the_run(gap_season
     assert main(["backfill", "--start", "2021-11-08", "--end", "2021-11-12"]) == EXIT_ERROR
     instance = dg.DagsterInstance.get()
 
-    def outcome(asset):
-        history = instance.event_log_storage.get_asset_check_execution_history(
-            dg.AssetCheckKey(dg.AssetKey(asset), "date_outcome"), limit=50)
-        return {r.partition: (r.status.value, r.event.dagster_event.event_specific_data.severity.value
-                              if r.event else None) for r in history}
-
-    assert outcome("psza")["2021-11-10"] == ("FAILED", "ERROR")
-    assert outcome("psza")["2021-11-09"][0] == "SUCCEEDED"
+    # the blocked downstream dates are gaps, observed with their cause; psza's own date is not a gap
     for asset in ("pdc", "mlfs"):
-        assert outcome(asset)["2021-11-10"] == ("FAILED", "ERROR")  # blocked
-        assert outcome(asset)["2021-11-12"][0] == "SUCCEEDED"
+        gaps = {d: latest_gaps(instance, [asset], d).get(asset) for d in ("2021-11-10", "2021-11-12")}
+        assert gaps["2021-11-12"] is None
+        meta = {k: getattr(v, "value", v) for k, v in gaps["2021-11-10"][1].items()}
+        assert (meta["failure_category"], meta["failure_reason"]) == (
+            "BLOCKED", "blocked: psza 2021-11-10 failed ERROR check(s) primary_key_unique")
+    assert latest_gaps(instance, ["psza"], "2021-11-10") == {}
     pdc = gap_season.query("SELECT DISTINCT analysis_date FROM nba_precompute.player_daily_cache")
     dates = set(pd.to_datetime(pdc["analysis_date"]).dt.strftime("%Y-%m-%d"))
     assert "2021-11-10" not in dates and {"2021-11-08", "2021-11-12"} <= dates

@@ -21,9 +21,7 @@ THIN = CheckRow("row_minimum", True, False, "WARN", "12 rows < 25")
 def test_a_date_with_rows_or_legitimately_none_is_materialized_and_passes(outcome):
     got = decide("pdc", D, outcome, [OK, NA], {"outcome": outcome, "dagster/row_count": 5})
 
-    assert (got.materialize, got.passed, got.gap, got.blocks, got.error) == (True, True, None, None, None)
-    assert got.check_metadata == {"outcome": outcome, "entity_accounting": "N/A", "passed": "primary_key_unique",
-                                  "warnings": 0}
+    assert (got.materialize, got.gap, got.blocks, got.error) == (True, None, None, None)
 
 
 def test_a_bootstrap_date_is_an_expected_final_outcome_materialized_with_its_reason():
@@ -31,8 +29,7 @@ def test_a_bootstrap_date_is_an_expected_final_outcome_materialized_with_its_rea
             "failure_reason": "Bootstrap period: day 3 of 14 after opener 2021-10-19", "entity_failures": 0}
     got = decide("pcf", D, "BOOTSTRAP_PERIOD", [], meta)
 
-    assert (got.materialize, got.passed, got.gap, got.blocks, got.error) == (True, True, None, None, None)
-    assert got.check_metadata["failure_reason"] == "Bootstrap period: day 3 of 14 after opener 2021-10-19"
+    assert (got.materialize, got.gap, got.blocks, got.error) == (True, None, None, None)
 
 
 @pytest.mark.parametrize("category", ["MISSING_DEPENDENCY", "PROCESSING_ERROR"])
@@ -41,35 +38,46 @@ def test_a_retryable_date_level_failure_is_a_gap_not_materialized_that_blocks_no
             outcomes.FAILED_DEPENDENCIES: ["t"], "entity_failures": 0}
     got = decide("pcf", D, category, [], meta)
 
-    assert (got.materialize, got.passed, got.blocks, got.error) == (False, False, None, None)
-    assert got.gap == Gap("pcf", D, category, "why")
-    assert got.check_metadata == {"outcome": category, "failure_category": category, "failure_reason": "why",
-                                  outcomes.FAILED_DEPENDENCIES: ["t"], "passed": "", "warnings": 0}
+    assert (got.materialize, got.blocks, got.error) == (False, None, None)
+    assert got.gap == Gap("pcf", D, category, "why", ("t",))
+
+
+def test_a_gap_observation_carries_category_reason_failing_tables_root_cause_and_repair():
+    gap = Gap("pcf", D, "MISSING_DEPENDENCY", "upcoming_team_game_context has 0 rows", ("nba_analytics.utgc",))
+    got = outcomes.gap_observation(gap, ["pcf 2021-11-10 <- utgc 2021-11-10 (0 rows, need 12)"], "nba-precompute x")
+
+    assert got == {"kind": outcomes.GAP_OBSERVATION, "outcome": "MISSING_DEPENDENCY",
+                   "failure_category": "MISSING_DEPENDENCY", "failure_reason": "upcoming_team_game_context has 0 rows",
+                   outcomes.FAILED_DEPENDENCIES: ["nba_analytics.utgc"],
+                   "root_cause": "pcf 2021-11-10 <- utgc 2021-11-10 (0 rows, need 12)", "repair": "nba-precompute x"}
+    # a blocked date has no failing verdicts and no chain of its own
+    blocked = outcomes.blocked("mlfs", D, "psza 2021-11-10 failed ERROR check(s) primary_key_unique").gap
+    assert outcomes.gap_observation(blocked, [], None) == {
+        "kind": "gap", "outcome": "BLOCKED", "failure_category": "BLOCKED",
+        "failure_reason": "blocked: psza 2021-11-10 failed ERROR check(s) primary_key_unique",
+        outcomes.FAILED_DEPENDENCIES: []}
 
 
 def test_a_failing_error_check_is_materialized_blocks_downstream_and_fails_the_run():
     got = decide("psza", D, "COMPUTED", [BAD_KEY, THIN], {"outcome": "COMPUTED"})
 
-    assert (got.materialize, got.passed, got.gap) == (True, False, None)
+    assert (got.materialize, got.gap) == (True, None)
     assert got.blocks == "psza 2021-11-10 failed ERROR check(s) primary_key_unique"
     assert got.error == "psza 2021-11-10: primary_key_unique: 2 duplicate keys"
-    assert got.check_metadata["warnings"] == 1
-    assert got.check_metadata["row_minimum"] == "FAIL (WARN): 12 rows < 25"
 
 
 def test_a_failing_warn_check_alone_passes():
     got = decide("mlfs", D, "COMPUTED", [OK, THIN], {"outcome": "COMPUTED"})
 
-    assert (got.passed, got.gap, got.blocks, got.check_metadata["warnings"]) == (True, None, None, 1)
+    assert (got.materialize, got.gap, got.blocks, got.error) == (True, None, None, None)
 
 
 def test_a_blocked_date_is_a_gap_that_names_its_cause():
     why = "psza 2021-11-10 failed ERROR check(s) primary_key_unique"
     got = outcomes.blocked("mlfs", D, why)
 
-    assert (got.materialize, got.passed, got.outcome) == (False, False, "BLOCKED")
+    assert (got.materialize, got.outcome) == (False, "BLOCKED")
     assert got.gap == Gap("mlfs", D, "BLOCKED", f"blocked: {why}")
-    assert got.check_metadata == {"outcome": "BLOCKED", "blocked_by": why}
 
 
 def test_final_and_gap_categories_come_from_the_categories_themselves():

@@ -9,21 +9,18 @@ bar):
                      "missing"      none of these
                      "no_partition" the date is not a partition of the shared daily partitions
                      "unknown"      no instance was read
-    checks           {check name: "passed" | "failed"}: the latest per-partition evaluation of
-                     each known check (CHECK_NAMES: `date_outcome`, `invariants` and the §8
-                     names) on the partition; checks never evaluated there are absent
-    date_outcome     checks["date_outcome"] or None
-    failed_checks    names of the checks whose latest evaluation on the partition failed
+
+(The project's asset checks are unpartitioned, one evaluation per run: a per-date status of a
+check is in the warehouse's check view, `nba-precompute check`, not in Dagster's partitions.)
 
 What Dagster should say (the asset layer materializes exactly these):
 
     OK, NO_GAMES, OFF_SEASON, DATE_FAILED with a final category (BOOTSTRAP_PERIOD)   materialized
-    DATE_FAILED with a retryable category (a genuine gap)   failed; date_outcome check failed
+    DATE_FAILED with a retryable category (a genuine gap)   failed (with a gap observation)
     MISSING                    not materialized
 
 `dagster_agrees` is True when Dagster says so, False when it contradicts it (a gap that is not
-"failed", a materialized MISSING date, a data or expected date that is not materialized, or a
-date_outcome check whose result contradicts the warehouse), and <NA> when the Dagster status is
+"failed", a materialized MISSING date, a data or expected date that is not materialized), and <NA> when the Dagster status is
 unknown, in progress or not a partition. `dagster_note` says what disagrees, in words.
 """
 
@@ -40,22 +37,13 @@ from nba_precompute.season import to_datetime
 MATERIALIZED, FAILED, IN_PROGRESS, MISSING, NO_PARTITION, UNKNOWN = (
     "materialized", "failed", "in_progress", "missing", "no_partition", "unknown",
 )
-DATE_OUTCOME_CHECK = "date_outcome"
-# Per-partition checks read from the instance: the outcome check, the asset layer's combined
-# `invariants` check and the individual checks of PRECOMPUTE.md §8.
-CHECK_NAMES: tuple[str, ...] = (
-    DATE_OUTCOME_CHECK, "invariants", "primary_key_unique", "keys_not_null", "outcome_consistent", "entity_accounting",
-    "row_minimum", "value_ranges", "zone_rates_sum", "non_constant_features",
-)
 SHOULD_BE_MATERIALIZED = frozenset({st.OK, st.NO_GAMES, st.OFF_SEASON})
-DAGSTER_COLUMNS = ["dagster_status", "checks", "date_outcome", "failed_checks", "dagster_agrees", "dagster_note"]
+DAGSTER_COLUMNS = ["dagster_status", "dagster_agrees", "dagster_note"]
 
 
-def read_dagster_status(instance, assets: Sequence[str], dates, partitions_def=None,
-                        check_names: Sequence[str] = CHECK_NAMES) -> pd.DataFrame:
-    """One row per (asset, date): asset, date, dagster_status, checks, date_outcome, failed_checks."""
+def read_dagster_status(instance, assets: Sequence[str], dates, partitions_def=None) -> pd.DataFrame:
+    """One row per (asset, date): asset, date, dagster_status."""
     import dagster as dg
-    from dagster._core.storage.asset_check_execution_record import AssetCheckExecutionRecordStatus
     from dagster._core.storage.partition_status_cache import get_and_update_asset_status_cache_value
 
     from nba_precompute.partitions import daily_partitions
@@ -77,22 +65,6 @@ def read_dagster_status(instance, assets: Sequence[str], dates, partitions_def=N
             in_progress = set(cache.deserialize_in_progress_partition_subsets(partitions_def).get_partition_keys())
         else:  # storages without the status cache
             materialized = set(instance.get_materialized_partitions(key))
-        check_keys = [dg.AssetCheckKey(key, name) for name in check_names]
-        latest: dict[tuple[str, str], str] = {}
-        wanted = [k for k in keys if k in valid]
-        if wanted:
-            try:
-                infos = instance.event_log_storage.get_asset_check_partition_info(check_keys, partition_keys=wanted)
-            except Exception:  # storages without per-partition check records
-                infos = []
-            for info in infos:
-                if info.partition_key is None:
-                    continue
-                status = info.latest_execution_status
-                if status == AssetCheckExecutionRecordStatus.SUCCEEDED:
-                    latest[(info.check_key.name, info.partition_key)] = "passed"
-                elif status == AssetCheckExecutionRecordStatus.FAILED:
-                    latest[(info.check_key.name, info.partition_key)] = "failed"
         for d, k in zip(dates, keys):
             if k not in valid:
                 s = NO_PARTITION
@@ -104,18 +76,8 @@ def read_dagster_status(instance, assets: Sequence[str], dates, partitions_def=N
                 s = IN_PROGRESS
             else:
                 s = MISSING
-            checks = {n: latest[(n, k)] for n in check_names if (n, k) in latest}
-            rows.append(
-                {
-                    "asset": asset,
-                    "date": d,
-                    "dagster_status": s,
-                    "checks": checks,
-                    "date_outcome": checks.get(DATE_OUTCOME_CHECK),
-                    "failed_checks": [n for n, v in checks.items() if v == "failed"],
-                }
-            )
-    return pd.DataFrame(rows, columns=["asset", "date", "dagster_status", "checks", "date_outcome", "failed_checks"])
+            rows.append({"asset": asset, "date": d, "dagster_status": s})
+    return pd.DataFrame(rows, columns=["asset", "date", "dagster_status"])
 
 
 def expected_dagster(status: str, category: str | None = None) -> str:
@@ -129,7 +91,7 @@ def expected_dagster(status: str, category: str | None = None) -> str:
     return FAILED if status == st.DATE_FAILED else "not materialized"
 
 
-def _judge(status: str, category: str | None, dagster: str, outcome: str | None) -> tuple[object, str | None]:
+def _judge(status: str, category: str | None, dagster: str) -> tuple[object, str | None]:
     if dagster in (UNKNOWN, IN_PROGRESS, NO_PARTITION):
         return pd.NA, None
     notes = []
@@ -138,10 +100,6 @@ def _judge(status: str, category: str | None, dagster: str, outcome: str | None)
         notes.append(f"warehouse {status}{f' {category}' if category else ''}, Dagster {dagster}")
     elif expected not in (MATERIALIZED, FAILED) and dagster == MATERIALIZED:
         notes.append(f"warehouse {status}, Dagster materialized")
-    if expected == FAILED and outcome == "passed":
-        notes.append("date_outcome check passed on a DATE_FAILED date")
-    elif expected == MATERIALIZED and outcome == "failed":
-        notes.append(f"date_outcome check failed on a {status} date")
     return (not notes), ("; ".join(notes) or None)
 
 
@@ -151,19 +109,12 @@ def attach(frame: pd.DataFrame, statuses: pd.DataFrame | None) -> pd.DataFrame:
     out = frame.drop(columns=[c for c in DAGSTER_COLUMNS if c in frame.columns])
     if statuses is None or not len(statuses):
         out["dagster_status"] = UNKNOWN
-        out["checks"] = [{} for _ in range(len(out))]
-        out["date_outcome"] = None
-        out["failed_checks"] = [[] for _ in range(len(out))]
     else:
         s = statuses.copy()
         s["date"] = to_datetime(s["date"]).dt.normalize()
         out = out.merge(s, on=["asset", "date"], how="left")
         out["dagster_status"] = out["dagster_status"].fillna(UNKNOWN)
-        out["date_outcome"] = out["date_outcome"].astype("object").where(out["date_outcome"].notna(), None)
-        out["failed_checks"] = [v if isinstance(v, list) else [] for v in out["failed_checks"]]
-        out["checks"] = [v if isinstance(v, dict) else {} for v in out["checks"]]
-    judged = [_judge(s, c, d, o) for s, c, d, o in
-              zip(out["status"], out["category"], out["dagster_status"], out["date_outcome"])]
+    judged = [_judge(s, c, d) for s, c, d in zip(out["status"], out["category"], out["dagster_status"])]
     out["dagster_agrees"] = pd.array([j[0] for j in judged], dtype="boolean")
     out["dagster_note"] = np.array([j[1] for j in judged], dtype=object) if judged else pd.Series(dtype="object")
     return out

@@ -32,8 +32,6 @@ none removed or renamed):
          "entity_failures": {"<CATEGORY>": n, ...},
          "expected": true | false,
          "dagster_status": "materialized" | "failed" | "in_progress" | "missing" | "no_partition" | "unknown",
-         "checks": {"<check>": "passed" | "failed"}, # latest per-partition check evaluations read
-         "date_outcome": "passed" | "failed" | null, # checks["date_outcome"]
          "dagster_agrees": true | false | null,      # null: Dagster status unknown
          "dagster_note": "<what disagrees>" | null,
          "chains": ["<root-cause line>", ...] | null} # with --explain on DATE_FAILED dates, else null
@@ -164,18 +162,6 @@ def disagreement_lines(cov: Coverage) -> list[str]:
     return out
 
 
-def failed_check_lines(cov: Coverage) -> list[str]:
-    """Latest per-partition check evaluations that failed, by (asset, check), dates compressed."""
-    f = cov.frame
-    if "failed_checks" not in f.columns:
-        return []
-    pairs: dict[tuple[str, str], list[str]] = {}
-    for a, d, names in zip(f["asset"], f["date"], f["failed_checks"]):
-        for n in names or []:
-            pairs.setdefault((a, n), []).append(_day(d))
-    return [f"{a} {n}: {compress_dates(ds)}" for (a, n), ds in pairs.items()]
-
-
 # --- per-date grid ----------------------------------------------------------------------------
 def _cell_text(r: dict, show_dagster: bool) -> str:
     s = r["status"]
@@ -272,9 +258,6 @@ def to_text(cov: Coverage, dates: bool = False, explain: bool = False) -> str:
         parts += ["", "Dagster: no instance read (dagster_status unknown)"]
     elif dis:
         parts += ["", "Dagster disagrees with the warehouse:", *("  " + x for x in dis)]
-    checks = failed_check_lines(cov)
-    if checks:
-        parts += ["", "Failed asset checks (latest evaluation per partition):", *("  " + x for x in checks)]
     if dates:
         parts += ["", grid_table(cov), GRID_LEGEND] + ([GRID_DAGSTER_LEGEND] if cov.dagster_source != "none" else [])
     if explain:
@@ -293,9 +276,6 @@ def to_markdown(cov: Coverage, dates: bool = False, explain: bool = False) -> st
         parts += ["", "Dagster: no instance read (dagster_status unknown)."]
     elif dis:
         parts += ["", "**Dagster disagrees with the warehouse:**", "", *(f"- {x}" for x in dis)]
-    checks = failed_check_lines(cov)
-    if checks:
-        parts += ["", "**Failed asset checks** (latest evaluation per partition):", "", *(f"- {x}" for x in checks)]
     if dates:
         parts += ["", "### Per date", "", grid_markdown(cov), "", GRID_LEGEND + "."]
         if cov.dagster_source != "none":
@@ -354,8 +334,6 @@ def to_dict(cov: Coverage, explain: bool = False) -> dict:
             "entity_failures": dict(r["entity_failures_by_category"]),
             "expected": bool(r["expected"]),
             "dagster_status": r.get("dagster_status", "unknown"),
-            "checks": dict(r.get("checks") or {}),
-            "date_outcome": _json_value(r.get("date_outcome")),
             "dagster_agrees": _json_value(r.get("dagster_agrees")),
             "dagster_note": _json_value(r.get("dagster_note")),
             "chains": chains,
@@ -388,13 +366,13 @@ def to_csv(cov: Coverage, dates: bool = False, explain: bool = False) -> str:
         return buf.getvalue()
     d = to_dict(cov, explain)["dates"]
     cols = ["asset", "date", "status", "category", "reason", "rows", "entity_failures", "expected", "dagster_status",
-            "checks", "date_outcome", "dagster_agrees", "dagster_note"] + (["chains"] if explain else [])
+            "dagster_agrees", "dagster_note"] + (["chains"] if explain else [])
     w.writerow(cols)
     for r in d:
         row = []
         for c in cols:
             v = r[c]
-            if c in ("entity_failures", "checks"):
+            if c == "entity_failures":
                 v = ", ".join(f"{k} {x}" for k, x in v.items())
             elif c == "chains":
                 v = " || ".join(v or [])

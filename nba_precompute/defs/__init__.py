@@ -4,7 +4,7 @@ Each module holds one `@dg.definitions` function, evaluated when the code locati
 warehouse target is read from the settings of that load, not at import):
 
 * phase3.py     the six Phase 3 tables as external assets
-* phase4.py     the Phase 4 multi-asset and its `date_outcome` checks, the daily job and schedule
+* phase4.py     the Phase 4 multi-asset and its named checks, the daily job and schedule
 * coverage.py   the `coverage_report` asset and its morning schedule
 * automation.py the heal sensor
 * operations.py the daily cycle: arrival, freshness, volume and run-failure sensors, freshness checks

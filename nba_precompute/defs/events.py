@@ -31,10 +31,20 @@ from dagster._core.events import (
 from dagster._core.instance.utils import RUNLESS_JOB_NAME, RUNLESS_RUN_ID
 
 
-def log_asset_events(context: dg.AssetExecutionContext, events: Sequence[dg.AssetMaterialization]) -> None:
-    """Log the step's materializations of one asset (one call per asset per run) as one batch."""
+_STEP_EVENT = {
+    dg.AssetMaterialization: DagsterEvent.asset_materialization,
+    dg.AssetObservation: DagsterEvent.asset_observation,
+}
+
+
+def log_asset_events(context: dg.AssetExecutionContext,
+                     events: Sequence[dg.AssetMaterialization | dg.AssetObservation]) -> None:
+    """Log the step's materializations (or observations) of one asset as one batch: one call per
+    asset and kind per run, all events of one type."""
     if not events:
         return
+    build = _STEP_EVENT[type(events[0])]
+    assert all(type(e) is type(events[0]) for e in events), "one batch holds one kind of event"
     op_context = context.op_execution_context
     step = op_context._step_execution_context
     batch_id = generate_event_batch_id()
@@ -42,8 +52,7 @@ def log_asset_events(context: dg.AssetExecutionContext, events: Sequence[dg.Asse
     for i, event in enumerate(events):
         # Building the DagsterEvent logs it (to the instance, with its batch metadata); appending
         # it is what context.log_event does so that the step's outputs know about it.
-        dagster_event = DagsterEvent.asset_materialization(step, event, DagsterEventBatchMetadata(batch_id, i == last))
-        op_context._events.append(dagster_event)
+        op_context._events.append(build(step, event, DagsterEventBatchMetadata(batch_id, i == last)))
 
 
 _RUNLESS_DATA = {

@@ -3,32 +3,30 @@
 Why one multi-asset rather than five @asset functions: a partition range is one run and one
 step, the assets run producers-first inside it, and the step records an honest per-date
 outcome for every (asset, date) itself, which a plain ranged @asset cannot do (its single
-output marks every partition of the range materialized, failed dates included):
+output marks every partition of the range materialized, failed dates included). What each
+(asset, date) records is decided by outcomes.decide (PRECOMPUTE.md §4):
 
-* a date with rows, or legitimately none (off-season, no games), gets an AssetMaterialization
-  for its partition, with that date's metadata (outcome, rows, entity failures, dependency
-  counts, a preview);
-* a date-level failure (bootstrap, missing dependency, processing error) gets no
-  materialization, so the partition is not shown as materialized (open-source Dagster storage
-  drops ASSET_FAILED_TO_MATERIALIZE events and cannot mark one partition of a successful run
-  failed);
-* every (asset, date) gets one evaluation of the partitioned `date_outcome` check: it fails for
-  a date-level failure (WARN for BOOTSTRAP_PERIOD and MISSING_DEPENDENCY, which are expected
-  outcomes; ERROR for PROCESSING_ERROR) and for a failing ERROR §8 check; each §8 check's
-  result, WARN ones included, is in the metadata. A failing ERROR §8 check blocks that date
-  downstream.
+* data, or an expected final outcome (off-season, no games, bootstrap), gets an
+  AssetMaterialization of its partition with that date's metadata (outcome, rows, reason,
+  entity failures, dependency counts; a preview on the run's latest date);
+* a genuine gap (missing dependency, processing error, blocked by an upstream ERROR check) gets
+  no materialization but one AssetObservation of its partition (category, reason, failing
+  upstream tables, root cause, repair command), and the run fails at its end listing every gap,
+  so Dagster shows exactly those partitions as failed;
+* each §8 check is a named, unpartitioned check of its asset, evaluated once per run over the
+  dates it computed; a failing ERROR check blocks that date downstream and fails the run.
 
-Selecting a subset of the five (in the UI or with --assets) runs only those. Dagster marks
-nothing else: the outputs are skippable and never yielded.
+Events per run: one materialization per materialized (asset, date), one observation per gap, one
+evaluation per (asset, check); the materializations and observations go as batches
+(defs/events.py). Selecting a subset of the five (in the UI or with --assets) runs only those.
+Dagster marks nothing else: the outputs are skippable and never yielded.
 """
 
-import warnings
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
 import dagster as dg
 import pandas as pd
-from dagster._core.definitions.asset_checks.asset_check_evaluation import AssetCheckEvaluation
 
 from nba_precompute import outcomes, progress, registry
 from nba_precompute.checks import checks_for, evaluate_range_result, load_config
@@ -36,7 +34,7 @@ from nba_precompute.defs.events import log_asset_events
 from nba_precompute.dependencies import verdict_records
 from nba_precompute.failures import Category, DATE_LEVEL
 from nba_precompute.operations.counts import volume_counts
-from nba_precompute.outcomes import DATE_OUTCOME_CHECK, FAILED_DEPENDENCIES, CheckRow
+from nba_precompute.outcomes import FAILED_DEPENDENCIES, CheckRow
 from nba_precompute.partitions import daily_partitions
 from nba_precompute.phase3.contract import SCHEDULE
 from nba_precompute.phase3.specs import asset_key, column_schema
@@ -151,9 +149,7 @@ class Phase4Run:
             self.check_frames[asset] = checks
             self._report(asset, result, checks)
         for date, why in sorted(blocked.items()):
-            decided = outcomes.blocked(asset, date, why)
-            self._log_check(decided)
-            self.gaps.append(decided.gap)
+            self.gaps.append(outcomes.blocked(asset, date, why).gap)
         progress.report(asset, len(self.dates), finished=True)
         return result
 
@@ -173,28 +169,18 @@ class Phase4Run:
         metadata = date_metadata(result)
         decisions = [(date, outcomes.decide(asset, date, outcome, by_date.get(date, []), metadata[date]))
                      for date, outcome in zip(result.days["analysis_date"], result.days["outcome"])]
-        # one batch for the asset (defs/events.py), before the per-date check evaluations
+        # one batch for the asset (defs/events.py)
         log_asset_events(self.context, [
             dg.AssetMaterialization(asset_key=asset, partition=_key(date), metadata=metadata[date])
             for date, decided in decisions if decided.materialize
         ])
         for date, decided in decisions:
-            self._log_check(decided)
             if decided.blocks:
                 self.blocked.setdefault(date, decided.blocks)
             if decided.error:
                 self.errors.append(decided.error)
             if decided.gap:
                 self.gaps.append(decided.gap)
-
-    def _log_check(self, decided: outcomes.DateOutcome) -> None:
-        self.context.log_event(
-            AssetCheckEvaluation(
-                asset_key=dg.AssetKey(decided.asset), check_name=DATE_OUTCOME_CHECK, passed=decided.passed,
-                severity=dg.AssetCheckSeverity(decided.severity), partition=_key(decided.date),
-                metadata=decided.check_metadata,
-            )
-        )
 
     def check_results(self) -> list[dg.AssetCheckResult]:
         """One result per selected named §8 check of the run (outcomes.run_checks)."""
@@ -210,8 +196,7 @@ class Phase4Run:
             out.extend(
                 dg.AssetCheckResult(
                     asset_key=asset, check_name=c.check, passed=c.passed, severity=dg.AssetCheckSeverity(c.severity),
-                    metadata={k: dg.MetadataValue.json(v) if isinstance(v, (list, dict)) else v
-                              for k, v in c.metadata.items()},
+                    metadata=_metadata(c.metadata),
                 )
                 for c in summaries
             )
@@ -219,14 +204,20 @@ class Phase4Run:
 
     def failure(self) -> dg.Failure | None:
         """The run's end when it holds genuine gaps or failing ERROR checks: every asset and date
-        has been computed and written by now, so the chains read the stored verdicts."""
+        has been computed and written by now, so the chains read the stored verdicts. Each gap's
+        partition gets its observation here, with its chain (one batch per asset)."""
         if not self.gaps and not self.errors:
             return None
         start, end = self.dates.min().date(), self.dates.max().date()
-        description = outcomes.failure_description(
-            self.gaps, self.errors, root_cause_chains(self.warehouse, start, end, self.gaps),
-            command=f"nba-precompute backfill --start {start} --end {end} --only failed",
-        )
+        chains = root_cause_chains(self.warehouse, start, end, self.gaps)
+        command = f"nba-precompute backfill --start {start} --end {end} --only failed"
+        for asset in ASSET_NAMES:
+            log_asset_events(self.context, [
+                dg.AssetObservation(asset_key=asset, partition=g.day, metadata=_metadata(
+                    outcomes.gap_observation(g, chains.get((g.asset, g.day), []), command)))
+                for g in self.gaps if g.asset == asset
+            ])
+        description = outcomes.failure_description(self.gaps, self.errors, chains, command=command)
         return dg.Failure(description=description, metadata={
             "gaps": dg.MetadataValue.int(len(self.gaps)),
             # an exception, not an upstream gap: `backfill` exits 1 for these even with --allow-gaps
@@ -251,6 +242,11 @@ def root_cause_chains(warehouse: Warehouse, start, end, gaps: list[outcomes.Gap]
     cov = load_coverage(warehouse, start, end, ASSET_NAMES)
     explainer = Explainer(cov.frame, cov.calendar)
     return {(g.asset, g.day): [c.text for c in explainer.chains(g.asset, g.date)] for g in computed}
+
+
+def _metadata(values: dict) -> dict:
+    """Plain metadata values as Dagster's: lists and dicts as JSON."""
+    return {k: dg.MetadataValue.json(v) if isinstance(v, (list, dict)) else v for k, v in values.items()}
 
 
 def _key(date) -> str:
@@ -284,21 +280,6 @@ def phase4_specs(storage_kind: str) -> list[dg.AssetSpec]:
     return specs
 
 
-def _date_outcome_specs() -> list[dg.AssetCheckSpec]:
-    return [
-        dg.AssetCheckSpec(
-            DATE_OUTCOME_CHECK,
-            asset=name,
-            partitions_def=daily_partitions,
-            description="The date's outcome (PRECOMPUTE.md §4): passes for data and expected outcomes (off-season, "
-            "no games, bootstrap); fails (ERROR) for a genuine gap (MISSING_DEPENDENCY, PROCESSING_ERROR, a date "
-            "blocked by an upstream ERROR check) and for a failing ERROR §8 check. Every §8 result of the date is in "
-            "the evaluation metadata; the named checks summarize them per run.",
-        )
-        for name in ASSET_NAMES
-    ]
-
-
 def named_check_specs() -> list[dg.AssetCheckSpec]:
     """Each §8 check of the registry as a named, unpartitioned check of its asset: one evaluation
     per run summarizes the run's dates (blocking per date stays inside the step, which runs the
@@ -312,10 +293,7 @@ def named_check_specs() -> list[dg.AssetCheckSpec]:
 
 
 def build_phase4_assets(storage_kind: str) -> dg.AssetsDefinition:
-    with warnings.catch_warnings():  # the partitioned date_outcome spec is a preview feature
-        warnings.filterwarnings("ignore", category=dg.PreviewWarning, message=".*partitions_def on an AssetCheckSpec")
-        date_outcome_specs = _date_outcome_specs()
-    check_specs = date_outcome_specs + named_check_specs()
+    check_specs = named_check_specs()
 
     @dg.multi_asset(
         name="phase4",
@@ -350,8 +328,7 @@ def build_phase4_assets(storage_kind: str) -> dg.AssetsDefinition:
 phase4_daily_job = dg.define_asset_job(
     "phase4_daily",
     selection=dg.AssetSelection.assets(*ASSET_NAMES),
-    partitions_def=daily_partitions,
-    description="The five Phase 4 assets for one date (their date_outcome checks included).",
+    description="The five Phase 4 assets for one date (their named checks included).",
 )
 
 

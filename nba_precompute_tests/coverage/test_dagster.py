@@ -47,12 +47,6 @@ def instance():
     for asset, day in [("psza", d(2)), ("psza", d(1)), ("pdc", d(6)), ("pcf", d(6))]:
         inst.report_runless_asset_event(dg.AssetMaterialization(asset_key=asset, partition=day.isoformat()))
     failing_run(inst, "pcf", d(4))
-    for asset, day, name, passed in [("pcf", d(8), "date_outcome", True), ("pcf", d(4), "date_outcome", False),
-                                     ("mlfs", d(2), "invariants", False), ("psza", d(2), "invariants", True)]:
-        inst.report_runless_asset_event(
-            dg.AssetCheckEvaluation(asset_key=dg.AssetKey(asset), check_name=name, passed=passed,
-                                    partition=day.isoformat())
-        )
     yield inst
     inst.dispose()
 
@@ -70,12 +64,7 @@ def test_read_dagster_status(instance):
     assert got[("pcf", d(5))] == "missing"
     assert got[("psza", START)] == "no_partition"  # before the partitions' start date 2021-10-19
     assert set(statuses[statuses["asset"] == "tdza"]["dagster_status"]) == {"missing", "no_partition"}
-    checks = {(a, t.date()): c for a, t, c in zip(statuses["asset"], statuses["date"], statuses["checks"])}
-    assert checks[("mlfs", d(2))] == {"invariants": "failed"}
-    assert checks[("pcf", d(8))] == {"date_outcome": "passed"}
-    assert checks[("psza", d(3))] == {}
-    assert row(statuses, "mlfs", d(2))["failed_checks"] == ["invariants"]
-    assert row(statuses, "pcf", d(4))["date_outcome"] == "failed"
+    assert list(statuses.columns) == ["asset", "date", "dagster_status"]
 
 
 def test_agreement_column(warehouse, instance):
@@ -87,13 +76,12 @@ def test_agreement_column(warehouse, instance):
     # DATE_FAILED (bootstrap, an expected final outcome) and materialized: agrees
     r = row(f, "psza", d(1))
     assert (r["status"], r["dagster_status"], r["dagster_agrees"]) == ("DATE_FAILED", "materialized", True)
-    # a genuine gap (MISSING_DEPENDENCY), the run failed, its date_outcome check failed: agrees
+    # a genuine gap (MISSING_DEPENDENCY) in a run that failed: agrees
     r = row(f, "pcf", d(4))
-    assert (r["dagster_status"], r["date_outcome"], r["dagster_agrees"]) == ("failed", "failed", True)
-    # a gap Dagster calls missing, whose date_outcome check passed: disagrees twice
+    assert (r["dagster_status"], r["dagster_agrees"]) == ("failed", True)
+    # a gap Dagster calls missing: disagrees
     r = row(f, "pcf", d(8))
-    assert r["dagster_agrees"] is False and r["dagster_note"] == (
-        "warehouse DATE_FAILED MISSING_DEPENDENCY, Dagster missing; date_outcome check passed on a DATE_FAILED date")
+    assert r["dagster_agrees"] is False and r["dagster_note"] == "warehouse DATE_FAILED MISSING_DEPENDENCY, Dagster missing"
     # MISSING in the warehouse yet materialized in Dagster: disagrees
     r = row(f, "pdc", d(6))
     assert (r["status"], r["dagster_agrees"]) == ("MISSING", False)

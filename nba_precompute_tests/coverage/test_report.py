@@ -21,7 +21,7 @@ from .conftest import END, START, d
 ASSET_KEYS = {"expected", "data_dates", "date_level_failures", "total", "status", "missing_dates", "entity_failures",
               "no_games", "off_season", "dagster"}
 DATE_KEYS = {"asset", "date", "status", "category", "reason", "rows", "entity_failures", "expected", "dagster_status",
-             "checks", "date_outcome", "dagster_agrees", "dagster_note", "chains"}
+             "dagster_agrees", "dagster_note", "chains"}
 
 
 @pytest.fixture(autouse=True)
@@ -62,8 +62,8 @@ def test_json_shape_and_values(warehouse, capsys):
     assert pcf == {
         "asset": "pcf", "date": "2021-11-05", "status": "DATE_FAILED", "category": "MISSING_DEPENDENCY",
         "reason": "Missing nba_precompute.team_defense_zone_analysis for 2021-11-05 (20 rows, need 25)",
-        "rows": 0, "entity_failures": {}, "expected": True, "dagster_status": "unknown", "checks": {},
-        "date_outcome": None, "dagster_agrees": None, "dagster_note": None, "chains": None,
+        "rows": 0, "entity_failures": {}, "expected": True, "dagster_status": "unknown",
+        "dagster_agrees": None, "dagster_note": None, "chains": None,
     }
     ok = next(r for r in doc["dates"] if r["asset"] == "tdza" and r["date"] == "2021-11-05")
     assert (ok["status"], ok["rows"], ok["entity_failures"], ok["category"]) == ("OK", 20, {"INSUFFICIENT_DATA": 5}, None)

@@ -154,3 +154,48 @@ def failed_partition_panel(driver, base_url: str, asset: str, partition: str) ->
     driver.get(f"{base_url}/assets/{asset}?view=partitions&partition={partition}")
     return wait_for_text(driver, lambda t: "Latest materialization" in t and "did not materialize" in t,
                          what=f"the {asset} {partition} partition panel")
+
+
+def markdown_metadata_image(driver, base_url: str, asset: str, entry: str) -> dict:
+    """The asset's page (Overview) with its latest materialization's markdown `entry` opened by its
+    one "[Show Markdown]" click: {"page": text before, "dialog": text after, "images": [src prefix]}."""
+    from selenium.webdriver.common.by import By
+
+    driver.get(f"{base_url}/assets/{asset}")
+    page = wait_for_text(driver, lambda t: entry in t and "Show Markdown" in t, what=f"{asset}'s {entry} entry")
+    rows = driver.find_elements(By.XPATH, f"//tr[td[normalize-space()='{entry}']]")
+    buttons = [b for r in rows for b in r.find_elements(By.XPATH, ".//*[contains(text(), 'Show Markdown')]")]
+    if not buttons:
+        raise AssertionError(f"no [Show Markdown] in the {entry} row of {asset}; page text:\n{page[:2000]}")
+    buttons[0].click()
+    deadline = time.monotonic() + PAGE_TIMEOUT
+    images: list[str] = []
+    while time.monotonic() < deadline and not images:
+        images = [(i.get_attribute("src") or "")[:22] for i in driver.find_elements(By.TAG_NAME, "img")
+                  if (i.get_attribute("src") or "").startswith("data:image/png") and i.is_displayed()]
+        time.sleep(0.5)
+    return {"page": page, "dialog": body_text(driver), "images": images}
+
+
+def click_and_read(driver, label: str, predicate, what: str) -> str:
+    """Click the first visible button whose text starts with `label`; the page text once predicate holds."""
+    from selenium.webdriver.common.by import By
+
+    buttons = [b for b in driver.find_elements(By.XPATH, f"//button[starts-with(normalize-space(), '{label}')]")
+               if b.is_displayed()]
+    if not buttons:
+        raise AssertionError(f"no '{label}' button at {driver.current_url}; page text:\n{body_text(driver)[:2000]}")
+    buttons[0].click()
+    return wait_for_text(driver, predicate, what=what)
+
+
+def click_text_and_read(driver, text: str, predicate, what: str) -> str:
+    """Click the last visible element whose whole text is `text` (e.g. a row of a dialog's table);
+    the page text once predicate holds."""
+    from selenium.webdriver.common.by import By
+
+    found = [e for e in driver.find_elements(By.XPATH, f"//*[normalize-space()='{text}']") if e.is_displayed()]
+    if not found:
+        raise AssertionError(f"no '{text}' at {driver.current_url}; page text:\n{body_text(driver)[:2000]}")
+    found[-1].click()
+    return wait_for_text(driver, predicate, what=what)

@@ -24,7 +24,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from nba_precompute.outcomes import DATE_OUTCOME_CHECK
+from nba_precompute.checks import checks_for
+from nba_precompute.registry import ASSET_NAMES
 from nba_precompute.automation import LAUNCHED_BY_TAG
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -356,19 +357,23 @@ def launch_single_run(stack: Stack, assets, first_key: str, last_key: str, launc
     with the range as the tags dagster/asset_partition_range_start / _end: one run of the asset
     job, through the run queue instead of the backfill daemon. (The partition dialog's "Single
     run" choice would send the same, but Dagster >= 1.5 hides it: the backfill policy decides.)"""
+    return launch_run(stack, assets, {"dagster/asset_partition_range_start": first_key,
+                                      "dagster/asset_partition_range_end": last_key, LAUNCHED_BY_TAG: launched_by})
+
+
+def launch_run(stack: Stack, assets, tags: dict[str, str] | None = None) -> str:
+    """One run of the asset job for `assets` (and every check of theirs, as the UI's Materialize
+    button selects them), through the run queue; its run id."""
     params = {
         "mode": "default",
         "runConfigData": "{}",
-        "executionMetadata": {"tags": [
-            {"key": "dagster/asset_partition_range_start", "value": first_key},
-            {"key": "dagster/asset_partition_range_end", "value": last_key},
-            {"key": LAUNCHED_BY_TAG, "value": launched_by},
-        ]},
+        "executionMetadata": {"tags": [{"key": k, "value": v} for k, v in (tags or {}).items()]},
         "selector": {
             "repositoryLocationName": "nba_precompute", "repositoryName": "__repository__",
             "pipelineName": "__ASSET_JOB",
             "assetSelection": [{"path": [a]} for a in assets],
-            "assetCheckSelection": [{"assetKey": {"path": [a]}, "name": DATE_OUTCOME_CHECK} for a in assets],
+            "assetCheckSelection": [{"assetKey": {"path": [a]}, "name": c.name}
+                                    for a in assets if a in ASSET_NAMES for c in checks_for(a)],
         },
     }
     result = stack.graphql(LAUNCH_RUN, {"executionParams": params})["launchPipelineExecution"]

@@ -8,12 +8,13 @@ import datetime as dt
 import json
 
 import dagster as dg
+import pandas as pd
 import pytest
 
 from nba_precompute.automation import HEAL_SENSOR, LAUNCHED_BY_TAG
 from nba_precompute.defs.automation import build_heal_sensor
 from nba_precompute.failures import missing_dependency_clause
-from nba_precompute.outcomes import FAILED_DEPENDENCIES
+from nba_precompute import outcomes
 from nba_precompute.registry import ASSET_TABLES
 
 
@@ -29,18 +30,18 @@ def missing(*assets: str, day: int) -> dict:
 
 
 def outcome(inst, asset: str, day: int, passed: bool, category: str | None = None, reason: str | dict | None = None):
-    meta = {"outcome": "COMPUTED" if passed else category or "MISSING_DEPENDENCY"}
-    if isinstance(reason, dict):
-        meta[FAILED_DEPENDENCIES] = dg.MetadataValue.json(reason["failed"])
-        reason = reason["reason"]
-    if category:
-        meta.update(failure_category=category, failure_reason=reason or "")
-    inst.report_runless_asset_event(
-        dg.AssetCheckEvaluation(
-            asset_key=dg.AssetKey(asset), check_name="date_outcome", passed=passed, partition=d(day),
-            severity=dg.AssetCheckSeverity.WARN, metadata=meta,
-        )
-    )
+    """What the step records for (asset, day): a materialization for data or an expected outcome,
+    the gap observation (outcomes.gap_observation) for a genuine gap."""
+    if passed or not outcomes.is_gap(category):
+        materialize(inst, asset, day, rows=10 if passed else 0)
+        return
+    failed = reason["failed"] if isinstance(reason, dict) else []
+    text = reason["reason"] if isinstance(reason, dict) else reason or ""
+    gap = outcomes.Gap(asset, pd.Timestamp(d(day)), category, text, tuple(failed))
+    meta = outcomes.gap_observation(gap, [], "nba-precompute backfill ... --only failed")
+    inst.report_runless_asset_event(dg.AssetObservation(
+        asset_key=asset, partition=d(day),
+        metadata={k: dg.MetadataValue.json(v) if isinstance(v, list) else v for k, v in meta.items()}))
 
 
 def materialize(inst, asset: str, day: int, rows: int = 10):
@@ -77,7 +78,7 @@ def test_heals_only_what_failed_for_the_repaired_upstream(inst):
     outcome(inst, "mlfs", 9, False, mdep, missing("pcf", day=9))
     # 10: mlfs failed for pcf, pcf re-materialized without rows -> nothing
     outcome(inst, "mlfs", 10, False, mdep, missing("pcf", day=10))
-    # 11: mlfs failed for another reason -> nothing
+    # 11: mlfs had an expected outcome (materialized, 0 rows) -> nothing
     outcome(inst, "mlfs", 11, False, "BOOTSTRAP_PERIOD", "Bootstrap period: day 3 of 14")
     # 12: mlfs healthy -> nothing
     outcome(inst, "mlfs", 12, True)

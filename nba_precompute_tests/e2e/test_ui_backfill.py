@@ -15,7 +15,7 @@ import dagster as dg
 import pandas as pd
 import pytest
 
-from nba_precompute.automation import HEAL_SENSOR, HEALED_AFTER_TAG, LAUNCHED_BY_TAG
+from nba_precompute.automation import HEAL_SENSOR, HEALED_AFTER_TAG, LAUNCHED_BY_TAG, latest_gaps
 from nba_precompute_demo.season import NOV_2021_GAP_DATES
 from nba_precompute.registry import ASSET_NAMES as ASSETS, ASSET_TABLES
 from nba_precompute_tests.e2e.conftest import failing
@@ -61,16 +61,13 @@ def backfill(dagster_stack) -> Backfill:
     return Backfill(backfill_id, b, seconds)
 
 
-def latest_outcomes(instance, asset: str, keys: list[str]) -> dict:
-    from dagster._core.event_api import PartitionKeyFilter
-
-    check_key = dg.AssetCheckKey(dg.AssetKey(asset), "date_outcome")
+def gap_observations(instance, asset: str, keys: list[str]) -> dict[str, dict]:
+    """partition -> plain metadata of the latest gap observation, for the keys that have one."""
     out = {}
     for key in keys:
-        rec = instance.event_log_storage.get_latest_asset_check_execution_by_key(
-            [check_key], partition_filter=PartitionKeyFilter(key=key)
-        ).get(check_key)
-        out[key] = rec
+        got = latest_gaps(instance, [asset], key).get(asset)
+        if got is not None:
+            out[key] = {k: getattr(v, "value", v) for k, v in got[1].items()}
     return out
 
 
@@ -190,17 +187,30 @@ def test_ui_backfill_is_one_run_and_records_the_gaps(dagster_stack, backfill):
         for gap in GAPS:
             for neighbour in (gap - dt.timedelta(days=1), gap + dt.timedelta(days=1)):
                 assert neighbour.isoformat() in materialized
-        outcomes = latest_outcomes(instance, asset, KEYS)
-        for key, rec in outcomes.items():
-            assert rec is not None and rec.evaluation is not None, key
-            if key in GAP_KEYS:
-                assert not rec.evaluation.passed, key
-                assert rec.evaluation.severity == dg.AssetCheckSeverity.ERROR, key
-                assert rec.evaluation.metadata["failure_category"].value == "MISSING_DEPENDENCY"
-            else:
-                assert rec.evaluation.passed, (key, rec.evaluation.metadata)
+        # each gap, and only a gap, has its observation: category, reason, failing table, chain, repair
+        observed = gap_observations(instance, asset, KEYS)
+        assert sorted(observed) == GAP_KEYS, sorted(observed)
+        upstream = UTGC if asset == "pcf" else "nba_precompute.player_composite_factors"
+        for key, meta in observed.items():
+            assert meta["failure_category"] == "MISSING_DEPENDENCY" and key in meta["failure_reason"], meta
+            assert meta["failed_dependencies"] == [upstream], meta
+            assert f"<- {UTGC} {key} (0 rows, need " in meta["root_cause"], meta
+            assert meta["repair"].endswith("--only failed"), meta
     for asset in ("psza", "tdza", "pdc"):
         assert set(KEYS) <= instance.get_materialized_partitions(dg.AssetKey(asset))
+        assert gap_observations(instance, asset, KEYS) == {}
+
+    # Each named check of each asset evaluated once in the run, none left planned; no per-partition
+    # check evaluations; and no "did not yield or return expected outputs" line in the run's logs.
+    from nba_precompute.checks import checks_for
+
+    evaluations = instance.all_logs(run["runId"], of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION)
+    evaluated = sorted((e.dagster_event.event_specific_data.asset_key.path[-1], e.dagster_event.event_specific_data.check_name)
+                       for e in evaluations)
+    assert evaluated == sorted((a, c.name) for a in ASSETS for c in checks_for(a)), evaluated
+    assert all(e.dagster_event.event_specific_data.partition is None for e in evaluations)
+    messages = [e.message or "" for e in instance.all_logs(run["runId"])]
+    assert not [m for m in messages if "did not yield or return expected outputs" in m]
 
 
 def test_ui_backfill_time_against_cli(dagster_stack, backfill, tmp_path):
@@ -260,7 +270,31 @@ def test_asset_pages_render_in_chromium(chromium, dagster_stack, backfill, tmp_p
             assert f"Run {run_id[:8]} failed, and did not materialize this asset." in panel, panel[-1500:]
             assert "View logs" in panel
             shots.append(browser.screenshot(driver, tmp_path / "pcf_failed_partition.png"))
+            # ... and the partition's event history holds its gap observation (a second click opens it)
+            assert "View all historical events (1)" in panel, panel[-1500:]
+            browser.click_and_read(driver, "View all historical events", lambda t: "Observation" in t,
+                                   "the partition's event history")
+            history = browser.click_text_and_read(
+                driver, "Observation", lambda t: "MISSING_DEPENDENCY" in t and "upcoming_team_game_context" in t,
+                "the gap observation's metadata")
+            assert "--only failed" in history, history[-2000:]
+            shots.append(browser.screenshot(driver, tmp_path / "pcf_gap_observation.png"))
     print(f"\nscreenshots: {', '.join(map(str, shots))}")
+
+
+@pytest.mark.browser
+def test_coverage_report_heatmap_is_one_click_from_its_asset_page(chromium, dagster_stack, backfill, tmp_path):
+    """`coverage_report` materialized through Dagster (as `make demo` does), then its page in
+    Chromium: the heatmap entry opens inline with one click, and its title counts the gaps."""
+    from nba_precompute_tests.e2e import browser
+    from nba_precompute_tests.e2e.stack import launch_run, wait_run
+
+    run = wait_run(dagster_stack, launch_run(dagster_stack, ["coverage_report"]), timeout=180)
+    assert run["status"] == "SUCCESS", dagster_stack.log_tails()
+    shown = browser.markdown_metadata_image(chromium, dagster_stack.url, "coverage_report", "heatmap")
+    assert shown["images"] == ["data:image/png;base64,"], shown["dialog"][-1500:]
+    assert "Phase 4 coverage" in shown["dialog"], shown["dialog"][-1500:]
+    browser.screenshot(chromium, tmp_path / "coverage_report_heatmap.png")
 
 
 # --- 3. healing ---------------------------------------------------------------------------------

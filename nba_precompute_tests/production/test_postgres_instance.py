@@ -1,31 +1,19 @@
 """deploy/dagster.yaml on a real PostgreSQL server: a backfill through the instance, and the
-partition statuses and per-date check evaluations read back from Postgres."""
+partition statuses, gap observations and per-run check evaluations read back from Postgres."""
 
 from __future__ import annotations
 
 import dagster as dg
-from dagster._core.storage.asset_check_execution_record import AssetCheckExecutionRecordStatus
 import pandas as pd
 import pytest
 
+from nba_precompute.automation import latest_gaps
 from nba_precompute_demo.season import NOV_2021_GAP_DATES
 
 pytestmark = pytest.mark.postgres
 
 START, END = "2021-11-05", "2021-11-12"
 GAP = "2021-11-09"  # upcoming team context missing in the nov-2021-gaps scenario
-
-
-def latest_outcomes(instance, asset: str) -> dict[str, bool]:
-    """partition -> passed, from the latest date_outcome evaluation of each partition."""
-    key = dg.AssetCheckKey(dg.AssetKey(asset), "date_outcome")
-    records = instance.event_log_storage.get_asset_check_execution_history(key, limit=1000)
-    latest: dict[str, bool] = {}
-    for record in sorted(records, key=lambda r: r.id):
-        if record.status in (AssetCheckExecutionRecordStatus.SUCCEEDED,
-                             AssetCheckExecutionRecordStatus.FAILED):
-            latest[record.partition] = record.status == AssetCheckExecutionRecordStatus.SUCCEEDED
-    return latest
 
 
 def test_deploy_instance_uses_postgres_for_runs_events_and_schedules(deployment):
@@ -48,7 +36,7 @@ def test_deploy_instance_uses_postgres_for_runs_events_and_schedules(deployment)
         instance.dispose()
 
 
-def test_a_backfill_against_the_postgres_instance_records_per_date_outcomes(deployment):
+def test_a_backfill_against_the_postgres_instance_records_gaps_and_per_run_checks(deployment):
     done = deployment.cli("backfill", "--start", START, "--end", END)
     # EXIT_GAPS: the scenario's 2021-11-09 and -11 gaps
     assert done.returncode == 3, done.stdout[-3000:] + done.stderr[-3000:]
@@ -68,12 +56,15 @@ def test_a_backfill_against_the_postgres_instance_records_per_date_outcomes(depl
             assert GAP not in materialized[asset], asset
             assert not gaps & materialized[asset], asset
             assert {"2021-11-08", "2021-11-10"} <= materialized[asset], asset
-            outcomes = latest_outcomes(instance, asset)
-            assert set(outcomes) == set(dates), asset  # one evaluation per (asset, date)
-            assert outcomes[GAP] is False, asset
-            assert outcomes["2021-11-08"] is True and outcomes["2021-11-10"] is True, asset
-        psza = latest_outcomes(instance, "psza")
-        assert all(psza[d] for d in dates)
+            # the gap dates, and only they, are observed with their cause
+            observed = {d: latest_gaps(instance, [asset], d).get(asset) for d in dates}
+            assert {d for d, o in observed.items() if o} == gaps, asset
+            assert observed[GAP][1]["failure_category"].value == "MISSING_DEPENDENCY"
+        assert not any(latest_gaps(instance, ["psza"], d) for d in dates)
+        # the named checks: one unpartitioned evaluation each for the run
+        history = instance.event_log_storage.get_asset_check_execution_history(
+            dg.AssetCheckKey(dg.AssetKey("psza"), "primary_key_unique"), limit=10)
+        assert [(r.partition, r.status.value) for r in history] == [(None, "SUCCEEDED")]
     finally:
         instance.dispose()
 
