@@ -10,7 +10,10 @@
   date, operations/freshness_defaults.yaml), one runless evaluation per status change (MISSED
   fails it; a later materialization passes it again, LATE), and one alert per missed (asset, D).
 * `volume_anomaly_sensor`: rows per (asset, D) in the warehouse against the expected band
-  (operations.volume); one alert per anomaly.
+  (operations.volume, the thresholds of the `volume` check in checks/thresholds.yaml, the counts
+  of operations.counts: the same function as the check the Phase 4 step evaluates); one alert per
+  anomaly. It computes rather than reads the check's evaluations, so that an alert does not
+  depend on which run, or which check selection, wrote the rows.
 * `phase4_run_failure_sensor`: a failed run's genuine gaps (date-level MISSING_DEPENDENCY /
   PROCESSING_ERROR rows of nba_processing.precompute_failures written by that run) and its failed
   ERROR checks, one alert each; a run that failed without either gets one RUN_FAILED alert.
