@@ -282,6 +282,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dates", action="store_true", help="also print the per-date grid")
     p.add_argument("--explain", action="store_true", help="print the root-cause chain of every failed date")
     p.add_argument("--heatmap", type=Path, metavar="FILE", help="write an assets x dates heatmap (.png or .html)")
+    p.add_argument("--trend", type=Path, metavar="FILE",
+                   help="write the rows per date with the volume check's expected band (.png)")
     p.set_defaults(func=cmd_coverage)
 
     p = sub.add_parser("explain", help="root-cause chain(s) of an (asset, date)")

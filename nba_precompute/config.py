@@ -34,6 +34,11 @@ GCP_PROJECT_ENVS = ("NBA_PRECOMPUTE_GCP_PROJECT", "GOOGLE_CLOUD_PROJECT")  # fir
 GCP_LOCATION_ENV = "NBA_PRECOMPUTE_GCP_LOCATION"
 GCP_CREDENTIALS_ENV = "NBA_PRECOMPUTE_GCP_CREDENTIALS"
 DAGSTER_HOME_ENV = "DAGSTER_HOME"
+ALERT_WEBHOOK_URL_ENV = "NBA_PRECOMPUTE_ALERT_WEBHOOK_URL"
+ALERT_SLACK_TOKEN_ENV = "NBA_PRECOMPUTE_ALERT_SLACK_TOKEN"
+ALERT_SLACK_CHANNEL_ENV = "NBA_PRECOMPUTE_ALERT_SLACK_CHANNEL"
+ALERT_SLACK_BASE_URL_ENV = "NBA_PRECOMPUTE_ALERT_SLACK_BASE_URL"
+ALERT_TIMEOUT_ENV = "NBA_PRECOMPUTE_ALERT_TIMEOUT_SECONDS"
 
 TARGETS = ("duckdb", "bigquery")
 DEFAULT_WAREHOUSE = Path(".nba_precompute") / "warehouse.duckdb"
@@ -61,6 +66,12 @@ class Config:
     gcp_location: str = "US"
     gcp_credentials: str | None = dataclasses.field(default=None, repr=False)  # a secret
     dagster_home: Path | None = None  # None: the project-local home (instance.DEFAULT_HOME)
+    # where the daily cycle's alerts go (operations/alerts.py); none set: built, deduplicated, not sent
+    alert_webhook_url: str | None = dataclasses.field(default=None, repr=False)  # a secret (a token in its path)
+    alert_slack_token: str | None = dataclasses.field(default=None, repr=False)  # a secret
+    alert_slack_channel: str | None = None
+    alert_slack_base_url: str | None = None  # None: slack_sdk's https://slack.com/api/
+    alert_timeout_seconds: float = 5.0
 
     def __post_init__(self) -> None:
         if self.target not in TARGETS:
@@ -82,6 +93,7 @@ class Config:
         project_env = next((name for name in GCP_PROJECT_ENVS if get(name)), None)
         heal = number(HEAL_INTERVAL_ENV, int)
         lookback = number(ARRIVAL_LOOKBACK_ENV, int)
+        alert_timeout = number(ALERT_TIMEOUT_ENV, float)
         return cls(
             target=(get(TARGET_ENV) or "duckdb").lower(),
             warehouse=Path(get(WAREHOUSE_ENV) or DEFAULT_WAREHOUSE),
@@ -98,6 +110,11 @@ class Config:
             gcp_location=get(GCP_LOCATION_ENV) or "US",
             gcp_credentials=get(GCP_CREDENTIALS_ENV),
             dagster_home=Path(get(DAGSTER_HOME_ENV)) if get(DAGSTER_HOME_ENV) else None,
+            alert_webhook_url=get(ALERT_WEBHOOK_URL_ENV),
+            alert_slack_token=get(ALERT_SLACK_TOKEN_ENV),
+            alert_slack_channel=get(ALERT_SLACK_CHANNEL_ENV),
+            alert_slack_base_url=get(ALERT_SLACK_BASE_URL_ENV),
+            alert_timeout_seconds=5.0 if alert_timeout is None else alert_timeout,
         )
 
     def replace(self, **changes) -> Config:

@@ -28,14 +28,21 @@ def test_from_env_reads_every_documented_variable_into_one_object():
         "NBA_PRECOMPUTE_GCP_LOCATION": "EU",
         "NBA_PRECOMPUTE_GCP_CREDENTIALS": "c2VjcmV0",
         "DAGSTER_HOME": "/var/dagster",
+        "NBA_PRECOMPUTE_ALERT_WEBHOOK_URL": "https://hooks.example.com/T0K3N",
+        "NBA_PRECOMPUTE_ALERT_SLACK_TOKEN": "xoxb-s3cret",
+        "NBA_PRECOMPUTE_ALERT_SLACK_CHANNEL": "#nba",
+        "NBA_PRECOMPUTE_ALERT_TIMEOUT_SECONDS": "2",
     })
     assert config == Config(
         target="bigquery", warehouse=Path("/data/w.duckdb"), start_date="2022-10-18", heal_interval_seconds=120,
         checks_config=Path("/etc/thresholds.yaml"), duckdb_lock_timeout_seconds=2.5,
         gcp_project_env="GOOGLE_CLOUD_PROJECT", gcp_project="proj-b", gcp_location="EU",
         gcp_credentials="c2VjcmV0", dagster_home=Path("/var/dagster"),
+        alert_webhook_url="https://hooks.example.com/T0K3N", alert_slack_token="xoxb-s3cret",
+        alert_slack_channel="#nba", alert_timeout_seconds=2.0,
     )
-    assert "c2VjcmV0" not in repr(config)  # the key is a secret
+    for secret in ("c2VjcmV0", "T0K3N", "xoxb-s3cret"):  # the key, the webhook URL and the Slack token
+        assert secret not in repr(config)
 
 
 def test_an_empty_environment_gives_the_documented_defaults():

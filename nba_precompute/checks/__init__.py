@@ -1,4 +1,4 @@
-"""Asset checks of the five precompute assets (PRECOMPUTE.md §8).
+"""Asset checks of the five precompute assets (PRECOMPUTE.md §8, and `volume`, issue 14).
 
 - registry: CHECKS, one CheckDefinition per check (function, description, default severity,
   when it applies, settings model); `checks_for(asset)`, CHECK_NAMES;

@@ -2,7 +2,8 @@
 
 `audit` reads, for a date range, each asset's stored rows and failure rows, the schedule (for
 the season calendar) and the Phase 3 tables that define the candidates and slate sizes, then
-evaluates the §8 checks (evaluate.evaluate_checks). Only dates that can hold data are checked:
+evaluates the §8 checks and the volume check (evaluate.evaluate_checks; the volume band's
+references before `start` come from one grouped count query, operations.counts). Only dates that can hold data are checked:
 every date of a season window for psza and tdza, every game date for pdc, pcf and mlfs.
 Candidates are known for the dates past the bootstrap period (entity_accounting applies there
 unless a DATE_LEVEL failure is stored).
@@ -37,6 +38,7 @@ from nba_precompute.checks.evaluate import (
 )
 from nba_precompute.checks.partition import slate_based
 from nba_precompute.checks.registry import CHECK_NAMES
+from nba_precompute.operations.counts import volume_counts
 from nba_precompute.phase3.contract import SCHEDULE, UPCOMING_PLAYER_GAME_CONTEXT as UPCG, Table
 from nba_precompute.season import SeasonCalendar
 from nba_precompute.registry import ASSET_NAMES, ASSET_TABLES
@@ -66,6 +68,10 @@ def audit(warehouse, start: dt.date, end: dt.date, assets: Sequence[str] = ASSET
     inputs = read_candidate_inputs(needing, calendar, all_candidate_dates, warehouse.read_required)
     needs_slate = [a for a in checked if slate_based(a) or config.row_minimum.row_min[a].needs_slate]
     upcg = warehouse.read_required(UPCG, start, end) if needs_slate else None  # N(D) for ROW_MIN
+    # the volume band's references before `start`: one grouped query for every asset
+    before = pd.Timestamp(start)
+    history = volume_counts(warehouse, (before - pd.Timedelta(days=config.volume.history_days)).date(),
+                            (before - pd.Timedelta(days=1)).date(), list(checked))
 
     results = []
     for asset, days in checked.items():
@@ -78,7 +84,8 @@ def audit(warehouse, start: dt.date, end: dt.date, assets: Sequence[str] = ASSET
         candidates = candidates_for(asset, inputs, calendar, cdates) if len(cdates) else pd.DataFrame(
             {"analysis_date": pd.Series(dtype="datetime64[ns]"), "entity_id": pd.Series(dtype="object")})
         slate = slate_sizes_for(upcg, dates) if asset in needs_slate else None
-        results.append(evaluate_checks(asset, dates, rows, own, candidates, slate, config, candidate_dates=cdates))
+        results.append(evaluate_checks(asset, dates, rows, own, candidates, slate, config, candidate_dates=cdates,
+                                       calendar=calendar, history=history))
     return pd.concat(results, ignore_index=True)[RESULT_COLUMNS]
 
 

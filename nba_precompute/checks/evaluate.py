@@ -47,6 +47,8 @@ def evaluate_checks(
     config: ChecksConfig | None = None,
     *,
     candidate_dates=None,
+    calendar=None,
+    history: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Every check of `checks_for(asset)` for every date of `dates` (one row per date and check).
 
@@ -57,11 +59,14 @@ def evaluate_checks(
     of `dates` when candidates is given) -- entity_accounting applies only there, and only when
     the date has no DATE_LEVEL failure. slate_sizes: N(D) per date (a Series indexed by date,
     a dict, or an array aligned with `dates`), for ROW_MIN of the slate assets; when absent the
-    candidate count of a candidate date is used.
+    candidate count of a candidate date is used. calendar (a SeasonCalendar) and history (stored
+    counts per earlier date: asset, date, rows, entity_failures, e.g. operations.counts.
+    volume_counts) are the volume check's; without a calendar it does not apply.
     """
     definitions = checks_for(asset)
     config = config or load_config()
-    part = Partition.build(asset, dates, rows, failures, candidates, slate_sizes, candidate_dates, config)
+    part = Partition.build(asset, dates, rows, failures, candidates, slate_sizes, candidate_dates, config,
+                           calendar, history)
     if not len(part.dates):
         return empty_results()
     n = len(part.dates)
@@ -101,12 +106,13 @@ def _objects(items: list) -> np.ndarray:
 
 
 def evaluate_range_result(result, candidates: pd.DataFrame | None = None, config: ChecksConfig | None = None,
-                          slate_sizes=None) -> pd.DataFrame:
+                          slate_sizes=None, calendar=None, history: pd.DataFrame | None = None) -> pd.DataFrame:
     """The checks of a pipeline.RangeResult (what a materialization is about to write / wrote).
 
     Candidates are `candidates`, else `result.candidates` when the result carries them; they are
     complete for the dates whose outcome is COMPUTED. Slate sizes are `slate_sizes`, else the
-    `slate` column of `result.days` when present, else the candidate counts."""
+    `slate` column of `result.days` when present, else the candidate counts. calendar and
+    history: the volume check's (evaluate_checks)."""
     from nba_precompute.pipeline import COMPUTED
 
     if candidates is None:
@@ -116,7 +122,7 @@ def evaluate_range_result(result, candidates: pd.DataFrame | None = None, config
         slate_sizes = pd.Series(slate["slate"].to_numpy(dtype="float64"), index=pd.DatetimeIndex(slate["analysis_date"]))
     computed = result.days.loc[result.days["outcome"] == COMPUTED, "analysis_date"]
     return evaluate_checks(result.asset, result.dates, result.rows, result.failures, candidates,
-                           slate_sizes, config, candidate_dates=computed)
+                           slate_sizes, config, candidate_dates=computed, calendar=calendar, history=history)
 
 
 def failed(results: pd.DataFrame, severity: str | Severity | None = None) -> pd.DataFrame:

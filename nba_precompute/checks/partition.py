@@ -2,19 +2,21 @@
 
 `Partition.build` normalizes what a caller has (stored tables, or a RangeResult about to be
 written) into one view that every check reads: the rows and failure rows of the checked dates,
-the rows without a date, the candidates where they are complete, N(D), and per-date counts.
+the rows without a date, the candidates where they are complete, N(D), and per-date counts;
+for the volume check also the season calendar and the stored counts of the dates before the
+first checked one (its trailing history).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
 
 from nba_precompute.checks.config import ChecksConfig
 from nba_precompute.failures import DATE_LEVEL
-from nba_precompute.season import to_datetime
+from nba_precompute.season import SeasonCalendar, to_datetime
 from nba_precompute.registry import DECLARATIONS, ENTITY_COLUMN
 
 
@@ -55,10 +57,16 @@ class Partition:
     slate: pd.Series  # N per date (NaN unknown)
     per: pd.DataFrame  # per date: rows, entity_failures, date_level, date_level_categories
     config: ChecksConfig
+    calendar: SeasonCalendar | None = None  # the volume check's exposure and groups (None: N/A)
+    history: pd.DataFrame | None = None  # the asset's stored date, rows, entity_failures before `dates`
+    # results computed once on the whole partition and shared with its restrictions (the volume
+    # band of a date depends on the earlier dates of the run, not only on the dates it applies to)
+    memo: dict = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
     def build(cls, asset, dates, rows, failures, candidates, slate_sizes, candidate_dates,
-              config: ChecksConfig) -> "Partition":
+              config: ChecksConfig, calendar: SeasonCalendar | None = None,
+              history: pd.DataFrame | None = None) -> "Partition":
         entity = ENTITY_COLUMN[asset]
         rows = rows.copy() if rows is not None else pd.DataFrame(columns=["analysis_date", entity])
         for col in ("analysis_date", entity):
@@ -106,8 +114,11 @@ class Partition:
         if cand is not None and slate_based(asset):  # the candidates of a slate asset are the slate
             counts = cand.groupby("analysis_date").size().reindex(candidate_dates, fill_value=0)
             slate = slate.where(slate.notna(), counts.reindex(dates))
+        if history is not None:  # one asset's counts strictly before the first checked date
+            history = history[history["asset"] == asset] if "asset" in history.columns else history.assign(asset=asset)
+            history = history[as_dates(history["date"]).to_numpy() < (dates.min() if len(dates) else pd.Timestamp.max)]
         return cls(asset, entity, dates, rows, null_rows, fails, null_fails, cand, candidate_dates,
-                   slate.astype("float64"), per, config)
+                   slate.astype("float64"), per, config, calendar, history)
 
     def restrict(self, dates: pd.DatetimeIndex) -> "Partition":
         """The same view on a subset of its dates (the dates a check applies to).

@@ -1,4 +1,5 @@
-"""The registry of asset checks: each check of PRECOMPUTE.md §8 declared once.
+"""The registry of asset checks: each check of PRECOMPUTE.md §8 (and the volume check of issue
+14) declared once.
 
 An entry names the check, its function (rules.py), the settings model of its thresholds.yaml
 section, its default severity, whether every asset has it or only the assets whose declaration
@@ -42,6 +43,8 @@ SLATE_KNOWN = Condition("N(D) known when ROW_MIN is slate-relative", rules.slate
 COMPUTE_REACHED = Condition("the compute step ran (candidates known, no DATE_LEVEL failure)",
                             rules.compute_reached)
 MIN_ROWS = Condition("rows >= min_rows", rules.min_rows)
+VOLUME_BAND = Condition("min_reference earlier dates of its group (the season calendar given)",
+                        rules.volume_evaluable)
 
 
 @dataclass(frozen=True)
@@ -110,6 +113,13 @@ CHECKS: Mapping[str, CheckDefinition] = MappingProxyType({d.name: d for d in (
         settings=rules.RowMinimumSettings,
     ),
     CheckDefinition(
+        "volume", rules.volume,
+        "Volume: the rows are within the band the slate and the recent past predict (rows per scheduled team, "
+        "or per entity with history, against the median of the trailing dates); a thinner date fails.",
+        Severity.WARN, (ROWS_PRESENT, VOLUME_BAND), observed="rows",
+        settings=rules.VolumeSettings,
+    ),
+    CheckDefinition(
         "value_ranges", rules.value_ranges,
         "Every value of a ranged column lies in its configured range (percentages, fractions, bounded "
         "scores, counts >= 0); NULL passes, an infinite value fails.",
@@ -131,7 +141,7 @@ CHECKS: Mapping[str, CheckDefinition] = MappingProxyType({d.name: d for d in (
         settings=rules.NonConstantSettings, common=False,
     ),
 )})
-"""Every check, in evaluation order (the order of PRECOMPUTE.md §8)."""
+"""Every check, in evaluation order (the order of PRECOMPUTE.md §8; volume beside row_minimum)."""
 
 _unknown = {c for d in DECLARATIONS.values() for c in d.checks} - {n for n, d in CHECKS.items() if not d.common}
 if _unknown:

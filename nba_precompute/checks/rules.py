@@ -1,4 +1,5 @@
-"""The eight asset checks of PRECOMPUTE.md §8, each a pure function over a Partition.
+"""The asset checks of PRECOMPUTE.md §8 and the volume check (issue 14), each a pure function
+over a Partition.
 
 A check function `f(p: Partition, settings) -> DataFrame` gets the dates it applies to (the
 engine has already set aside the others, see registry.Condition) and returns, per date
@@ -13,7 +14,7 @@ The settings model of a check (its thresholds.yaml section) is declared beside i
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -25,6 +26,7 @@ from nba_precompute.checks.config import (
     PositiveCount,
     Range,
     RowMin,
+    Section,
     ValueRange,
     mapping,
     numeric_column,
@@ -33,6 +35,7 @@ from nba_precompute.checks.config import (
 from nba_precompute.checks.partition import Partition
 from nba_precompute.checks.text import day, fmt, key, listing, plain, plural, records_by_date
 from nba_precompute.failures import DATE_LEVEL
+from nba_precompute.operations import volume as vol
 from nba_precompute.registry import ASSET_NAMES, ASSET_TABLES
 
 NOTHING_STORED = "0 rows, no failure"  # a date with no row and no failure row at all
@@ -292,6 +295,88 @@ def slate_known(p: Partition, s: RowMinimumSettings) -> np.ndarray:
     """Why row_minimum cannot be evaluated on a date: its ROW_MIN needs N and N is unknown."""
     unknown = s.row_min[p.asset].needs_slate & p.slate.isna().to_numpy()
     return np.where(unknown, "slate size N unknown", "")
+
+
+# --- volume -----------------------------------------------------------------------------------
+class AssetVolume(Section):
+    """How one asset's rows are predicted: per scheduled team or per entity with history."""
+
+    exposure: Literal["teams", "history"]
+    noise: Literal["per_team", "constant"]
+    # group dates by this dynamic minimum (a Settings method of days since the opener), if any
+    min_games: Literal["psza_min_games", "tdza_min_games"] | None = None
+
+
+class VolumeSettings(CheckSettings):
+    """The `volume` section of checks/thresholds.yaml (validated with the other checks')."""
+
+    window: PositiveCount
+    min_reference: PositiveCount
+    history_days: PositiveCount  # calendar days of stored counts read before a run's first date
+    z: Number
+    min_tolerance: Number
+    max_tolerance: Number
+    min_sigma: Number
+    flag_high: bool = False
+    assets: dict[str, AssetVolume]
+
+    @pydantic.field_validator("assets", mode="before")
+    @classmethod
+    def _every_asset(cls, value: Any) -> Any:
+        return mapping(value, ASSET_NAMES, ASSET_NAMES, what="asset")
+
+    @pydantic.model_validator(mode="after")
+    def _consistent(self) -> "VolumeSettings":
+        if self.z <= 0:
+            raise problem(f"z must be > 0, got {self.z:g}", "z")
+        for name in ("min_tolerance", "max_tolerance"):
+            if not 0 <= getattr(self, name) < 1:
+                raise problem(f"{name} must be in [0, 1), got {getattr(self, name):g}", name)
+        if self.min_sigma < 0:
+            raise problem(f"min_sigma must be >= 0, got {self.min_sigma:g}", "min_sigma")
+        if self.min_reference > self.window:
+            raise problem(f"min_reference {self.min_reference} exceeds window {self.window}", "min_reference")
+        if self.min_tolerance > self.max_tolerance:
+            raise problem(f"min_tolerance {self.min_tolerance:g} exceeds max_tolerance {self.max_tolerance:g}",
+                          "min_tolerance")
+        return self
+
+
+def volume_results(p: Partition, s: VolumeSettings) -> pd.DataFrame:
+    """operations.volume's result for each date of p (indexed by date). Computed once, on the whole
+    partition (the engine decides applicability on it first) and shared with its restrictions:
+    the references of a date are the stored dates before the partition and its own earlier dates."""
+    if "volume" not in p.memo:
+        current = pd.DataFrame({"asset": p.asset, "date": p.per.index, "rows": p.per["rows"].to_numpy(),
+                                "entity_failures": p.per["entity_failures"].to_numpy()})
+        history = p.history[vol.COUNT_COLUMNS] if p.history is not None and len(p.history) else None
+        counts = pd.concat([history, current], ignore_index=True) if history is not None else current
+        p.memo["volume"] = vol.evaluate_counts(counts, p.calendar, s).set_index("date")
+    return p.memo["volume"].reindex(p.dates)
+
+
+def volume(p: Partition, s: VolumeSettings) -> pd.DataFrame:
+    """observed: rows; threshold: the band's low end (rows); measures: the band and the rates."""
+    res = result_frame(p)
+    v = volume_results(p, s)
+    num = {c: v[c].astype("float64").round(r).to_numpy() for c, r in (
+        ("observed", 0), ("exposure", 0), ("expected", 1), ("band_low", 1), ("band_high", 1), ("ratio", 3),
+        ("expected_ratio", 3), ("tolerance", 3), ("reference_dates", 0))}
+    res["observed"] = num["observed"]
+    res["threshold"] = num["band_low"]
+    res["passed"] = ~v["anomaly"].fillna(False).to_numpy(dtype=bool)
+    res["detail"] = v["reason"].to_numpy(dtype=object)
+    res["measures"] = _measures(**{k: x for k, x in num.items() if k != "observed"})
+    return res
+
+
+def volume_evaluable(p: Partition, s: VolumeSettings) -> np.ndarray:
+    """Why the band cannot be drawn on a date: no calendar, no exposure, too few reference dates."""
+    if p.calendar is None:
+        return np.full(len(p.dates), "no season calendar given", dtype=object)
+    v = volume_results(p, s)
+    return np.where(v["evaluated"].fillna(False).to_numpy(dtype=bool), "",
+                    v["reason"].str.removeprefix("not evaluated: ").to_numpy(dtype=object)).astype(object)
 
 
 # --- value_ranges -----------------------------------------------------------------------------

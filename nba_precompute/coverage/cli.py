@@ -1,11 +1,12 @@
 """The `coverage` and `explain` commands (wired in nba_precompute/cli.py).
 
     nba-precompute coverage --start D1 --end D2 [--assets a,b] [--format table|csv|json|md]
-                            [--dates] [--explain] [--heatmap FILE.png|FILE.html]
+                            [--dates] [--explain] [--heatmap FILE.png|FILE.html] [--trend FILE.png]
     nba-precompute explain ASSET DATE
 
 `coverage` prints the §9 range report (and with --dates the per-date grid, with --explain the
-root-cause chain of every failed date) on stdout; the heatmap path goes to stderr so that
+root-cause chain of every failed date) on stdout; --trend writes the rows-per-date plot with the
+volume check's expected band (coverage/trend.py). The file paths go to stderr so that
 `--format json` stdout stays pure JSON. It returns 0 whatever the statuses are: it is a report,
 not a gate (scripts read "status" per asset from --format json). Errors (no schedule loaded, an
 unreadable warehouse) exit 2 through the main CLI.
@@ -23,7 +24,7 @@ from pathlib import Path
 
 from nba_precompute import config as configuration
 from nba_precompute.config import Config
-from nba_precompute.coverage import heatmap, report
+from nba_precompute.coverage import heatmap, report, trend
 from nba_precompute.coverage.explain import Explainer
 from nba_precompute.coverage.load import load_coverage
 from nba_precompute.registry import ASSET_NAMES
@@ -60,6 +61,14 @@ def run_coverage(args, warehouse: Warehouse, instance=None) -> int:
     if path is not None:
         heatmap.render(cov.frame, path, cov.report, cov.calendar)
         print(f"heatmap written to {path}", file=sys.stderr)
+    trend_path = getattr(args, "trend", None)
+    if trend_path is not None:
+        results = trend.volume_trend(warehouse, args.start, args.end, cov.calendar, assets)
+        if trend.write_trend(results, trend_path) is None:
+            print(f"volume trend not written: no rows in {args.start}..{args.end}", file=sys.stderr)
+        else:
+            n = int(results["anomaly"].sum())
+            print(f"volume trend written to {trend_path} ({n} anomal{'y' if n == 1 else 'ies'})", file=sys.stderr)
     sys.stdout.write(report.render(cov, getattr(args, "format", "table"), bool(getattr(args, "dates", False)), explain))
     return 0
 

@@ -7,6 +7,9 @@ materialization reads the warehouse and this Dagster instance and carries:
 * `range_report` (markdown): the §9 range table, missing dates, Dagster disagreements, failed checks
 * `per_date` (markdown): the per-date grid, one column per asset, Dagster's status in brackets
 * `heatmap` (markdown with the PNG inline) and `heatmap_png` / `heatmap_html` (file paths)
+* `volume_trend` (markdown with the PNG inline: rows per date with the volume check's expected
+  band, a panel per asset, anomalies marked), `volume_trend_png` (file path) and
+  `volume_anomalies` (the count of flagged (asset, date) in the window)
 * `root_causes` (markdown): the root-cause chain of every failed date
 * numeric counts (`expected`, `data_dates`, `date_level_failures`, `missing`,
   `dagster_disagreements`, `incomplete_assets`, and `<asset>_missing` / `<asset>_data_dates` /
@@ -23,8 +26,9 @@ import datetime as dt
 from pathlib import Path
 
 import dagster as dg
+import pandas as pd
 
-from nba_precompute.coverage import heatmap, report
+from nba_precompute.coverage import heatmap, report, trend
 from nba_precompute.coverage.load import Coverage, data_range, load_coverage
 from nba_precompute.resources import WAREHOUSE_POOL, storage_kind
 from nba_precompute.registry import ASSET_NAMES
@@ -54,7 +58,8 @@ def report_window(config: CoverageReportConfig, warehouse: Warehouse, today: dt.
     return start, end
 
 
-def coverage_metadata(cov: Coverage, png: bytes | None = None, files: dict[str, Path] | None = None) -> dict:
+def coverage_metadata(cov: Coverage, png: bytes | None = None, files: dict[str, Path] | None = None,
+                      volume: pd.DataFrame | None = None, trend_png: bytes | None = None) -> dict:
     """The materialization metadata of a coverage (see the module docstring)."""
     r = cov.report
     meta: dict = {
@@ -82,6 +87,15 @@ def coverage_metadata(cov: Coverage, png: bytes | None = None, files: dict[str, 
     if png is not None:
         title, counts = heatmap.title_lines(cov.frame)
         meta["heatmap"] = dg.MetadataValue.md(f"**{title}**\n\n{counts}\n\n![coverage heatmap]({heatmap.png_data_uri(png)})")
+    if volume is not None:
+        flagged = volume[volume["anomaly"]]
+        meta["volume_anomalies"] = dg.MetadataValue.int(len(flagged))
+        if trend_png is not None:
+            listed = ", ".join(f"{a} {pd.Timestamp(d):%Y-%m-%d}" for a, d in zip(flagged["asset"], flagged["date"]))
+            meta["volume_trend"] = dg.MetadataValue.md(
+                f"**Rows per date and the volume check's expected band**\n\n{len(flagged)} anomal"
+                f"{'y' if len(flagged) == 1 else 'ies'}{': ' + listed if listed else ''}\n\n"
+                f"![volume trend]({heatmap.png_data_uri(trend_png)})")
     for name, path in (files or {}).items():
         meta[name] = dg.MetadataValue.path(str(path))
     return meta
@@ -94,7 +108,8 @@ def build_coverage_report(storage_kind: str) -> dg.AssetsDefinition:
         deps=[dg.AssetKey(a) for a in ASSET_NAMES],
         kinds={storage_kind, "pandas"},
         description="Which dates are missing for which Phase 4 asset, and why (PRECOMPUTE.md §9): the range "
-        "report, a per-date grid, a heatmap and the root causes, cross-checked with Dagster's partition status.",
+        "report, a per-date grid, a heatmap, the rows per date against the volume check's band and the root causes, "
+        "cross-checked with Dagster's partition status.",
         pool=WAREHOUSE_POOL,
         tags={"layer": "coverage"},
     )
@@ -103,6 +118,8 @@ def build_coverage_report(storage_kind: str) -> dg.AssetsDefinition:
         start, end = report_window(config, warehouse)
         cov = load_coverage(warehouse, start, end, ASSET_NAMES, instance=context.instance).explain(warehouse)
         png = heatmap.png_bytes(cov.frame, cov.report, cov.calendar, dpi=80)
+        volume = trend.volume_trend(warehouse, start, end, cov.calendar)
+        trend_png = trend.trend_png_bytes(volume)
         files: dict[str, Path] = {}
         try:
             folder = Path(context.instance.storage_directory()) / "coverage"
@@ -111,10 +128,13 @@ def build_coverage_report(storage_kind: str) -> dg.AssetsDefinition:
             (folder / f"{stem}.png").write_bytes(png)
             files["heatmap_png"] = folder / f"{stem}.png"
             files["heatmap_html"] = heatmap.render_html(cov.frame, folder / f"{stem}.html", cov.report, cov.calendar)
+            if trend_png is not None:
+                (folder / f"{stem}_volume.png").write_bytes(trend_png)
+                files["volume_trend_png"] = folder / f"{stem}_volume.png"
         except OSError as exc:  # no local storage directory: the inline image is still there
             context.log.warning(f"heatmap files not written: {exc}")
         context.log.info("\n" + report.to_text(cov))
-        return dg.MaterializeResult(metadata=coverage_metadata(cov, png, files))
+        return dg.MaterializeResult(metadata=coverage_metadata(cov, png, files, volume, trend_png))
 
     return coverage_report
 

@@ -10,7 +10,10 @@
   date, operations/freshness_defaults.yaml), one runless evaluation per status change (MISSED
   fails it; a later materialization passes it again, LATE), and one alert per missed (asset, D).
 * `volume_anomaly_sensor`: rows per (asset, D) in the warehouse against the expected band
-  (operations.volume); one alert per anomaly.
+  (operations.volume, the thresholds of the `volume` check in checks/thresholds.yaml, the counts
+  of operations.counts: the same function as the check the Phase 4 step evaluates); one alert per
+  anomaly. It computes rather than reads the check's evaluations, so that an alert does not
+  depend on which run, or which check selection, wrote the rows.
 * `phase4_run_failure_sensor`: a failed run's genuine gaps (date-level MISSING_DEPENDENCY /
   PROCESSING_ERROR rows of nba_processing.precompute_failures written by that run) and its failed
   ERROR checks, one alert each; a run that failed without either gets one RUN_FAILED alert.
@@ -32,6 +35,7 @@ import dagster as dg
 import pandas as pd
 
 from nba_precompute import config
+from nba_precompute.checks.config import load_config as load_checks_config
 
 from nba_precompute.defs.events import report_runless_events
 from nba_precompute.defs.phase3 import phase3_arrival_events
@@ -40,8 +44,9 @@ from nba_precompute.operations import alerts as al
 from nba_precompute.operations import arrival as ar
 from nba_precompute.operations import freshness as fr
 from nba_precompute.operations import volume as vo
+from nba_precompute.operations.counts import volume_counts
 from nba_precompute.phase3.contract import PHASE3_TABLES, SCHEDULE
-from nba_precompute.registry import ASSET_NAMES, ASSET_TABLES
+from nba_precompute.registry import ASSET_NAMES
 from nba_precompute.season import SeasonCalendar, to_datetime
 from nba_precompute.tables import FAILURES
 from nba_precompute.warehouse import Warehouse
@@ -80,12 +85,18 @@ def window(now: dt.datetime, days: int) -> pd.DatetimeIndex:
     return pd.date_range(today - pd.Timedelta(days=days - 1), today, freq="D")
 
 
-def notifier(instance: dg.DagsterInstance) -> al.Notifier:
-    return al.Notifier(al.AlertSettings.from_env(), al.InstanceAlertStore(instance))
+def alert_settings() -> al.AlertSettings:
+    """Where alerts go: the configuration's alert fields, taken when a sensor is built (inside the
+    definitions' `config.using` block, so the environment is read once per load)."""
+    return al.AlertSettings.from_config(config.current())
 
 
-def _notify(context, alerts: list[al.Alert]) -> al.NotifyResult:
-    result = notifier(context.instance).notify(alerts)
+def notifier(instance: dg.DagsterInstance, settings: al.AlertSettings) -> al.Notifier:
+    return al.Notifier(settings, al.InstanceAlertStore(instance))
+
+
+def _notify(context, alerts: list[al.Alert], settings: al.AlertSettings) -> al.NotifyResult:
+    result = notifier(context.instance, settings).notify(alerts)
     for a in result.sent:
         context.log.info(f"alert sent: {a.cause.value} {a.asset} {a.date}")
     for a in result.undelivered:
@@ -199,6 +210,7 @@ def freshness_evaluations(results: pd.DataFrame, previous: dict[str, str]) -> tu
 
 def build_freshness_sensor(clock: Clock = utc_now) -> dg.SensorDefinition:
     config = fr.load_freshness_config()
+    alerting = alert_settings()
 
     @dg.sensor(
         name=FRESHNESS_SENSOR,
@@ -222,7 +234,7 @@ def build_freshness_sensor(clock: Clock = utc_now) -> dg.SensorDefinition:
         state = json.loads(context.cursor) if context.cursor else {}
         events, state = freshness_evaluations(results, state)
         report_runless_events(context.instance, events)
-        _notify(context, al.freshness_alerts(fr.misses(results)))
+        _notify(context, al.freshness_alerts(fr.misses(results)), alerting)
         context.update_cursor(json.dumps(state, sort_keys=True))
         return dg.SkipReason(f"{len(events)} freshness status change(s) over {len(days)} game date(s)")
 
@@ -261,37 +273,9 @@ def build_freshness_checks() -> dg.AssetChecksDefinition:
 
 
 # --- volume ---------------------------------------------------------------------------------------
-def volume_counts(warehouse: Warehouse, start: dt.date, end: dt.date) -> pd.DataFrame:
-    """Rows and entity failures per (asset, date) in [start, end], read from the warehouse."""
-    project = getattr(warehouse, "project", None)
-    frames = []
-    lit = (f"DATE '{start.isoformat()}'", f"DATE '{end.isoformat()}'")
-    for asset in ASSET_NAMES:
-        table = ASSET_TABLES[asset]
-        if not warehouse.table_exists(table):
-            continue
-        q = (f"SELECT {table.date_column} AS date, COUNT(*) AS rows FROM {qualified(table, warehouse.dialect, project)} "
-             f"WHERE {table.date_column} BETWEEN {lit[0]} AND {lit[1]} GROUP BY 1")
-        f = warehouse.query(q)
-        f["asset"] = asset
-        frames.append(f)
-    counts = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["date", "rows", "asset"])
-    counts["date"] = to_datetime(counts["date"])
-    if warehouse.table_exists(FAILURES):
-        q = (f"SELECT processor_name AS asset, analysis_date AS date, COUNT(*) AS entity_failures "
-             f"FROM {qualified(FAILURES, warehouse.dialect, project)} WHERE entity_id <> '{DATE_LEVEL}' "
-             f"AND analysis_date BETWEEN {lit[0]} AND {lit[1]} GROUP BY 1, 2")
-        failures = warehouse.query(q)
-        failures["date"] = to_datetime(failures["date"])
-        counts = counts.merge(failures, on=["asset", "date"], how="left")
-    else:
-        counts["entity_failures"] = 0
-    counts["entity_failures"] = counts["entity_failures"].fillna(0).astype(int)
-    return counts[["asset", "date", "rows", "entity_failures"]]
-
-
 def build_volume_sensor(clock: Clock = utc_now) -> dg.SensorDefinition:
-    config = vo.load_volume_config()
+    config = load_checks_config().volume
+    alerting = alert_settings()
 
     @dg.sensor(
         name=VOLUME_SENSOR,
@@ -305,14 +289,14 @@ def build_volume_sensor(clock: Clock = utc_now) -> dg.SensorDefinition:
         if not warehouse.table_exists(SCHEDULE):
             return dg.SkipReason(f"no {SCHEDULE.fqn} in the warehouse yet")
         days = window(now, lookback_days())
-        # the band needs the reference dates before the window
-        counts = volume_counts(warehouse, (days[0] - pd.Timedelta(days=90)).date(), days[-1].date())
+        # the band needs the reference dates before the window: one grouped query
+        counts = volume_counts(warehouse, (days[0] - pd.Timedelta(days=config.history_days)).date(), days[-1].date())
         if not len(counts):
             return dg.SkipReason("no Phase 4 rows yet")
         calendar = SeasonCalendar(warehouse.read(SCHEDULE))
-        results = vo.evaluate(vo.observations(counts, calendar, config), config)
+        results = vo.evaluate_counts(counts, calendar, config)
         recent = results[to_datetime(results["date"]).isin(days)]
-        sent = _notify(context, al.volume_alerts(recent))
+        sent = _notify(context, al.volume_alerts(recent), alerting)
         return dg.SkipReason(f"{int(recent['anomaly'].sum())} anomal(ies) in the window; {len(sent.sent)} alert(s) sent")
 
     return volume_anomaly_sensor
@@ -375,6 +359,8 @@ def step_errors(instance: dg.DagsterInstance, run_id: str) -> list[str]:
 
 
 def build_run_failure_sensor() -> dg.SensorDefinition:
+    settings = alert_settings()
+
     @dg.run_failure_sensor(
         name=RUN_FAILURE_SENSOR,
         default_status=default_status(),
@@ -391,7 +377,7 @@ def build_run_failure_sensor() -> dg.SensorDefinition:
             alerts = [al.run_failure_alert(run.run_id, assets, start or "unknown", end or start or "unknown", message)
                       if start else al.Alert(al.Cause.RUN_FAILED, ",".join(assets) or run.job_name, run.run_id,
                                              "RUN_FAILED", message.splitlines()[0], (), "see the run's logs", run.run_id)]
-        _notify(context, alerts)
+        _notify(context, alerts, settings)
 
     return phase4_run_failure_sensor
 

@@ -33,6 +33,7 @@ from nba_precompute.checks import checks_for, evaluate_range_result, load_config
 from nba_precompute.defs.events import log_asset_events
 from nba_precompute.dependencies import verdict_records
 from nba_precompute.failures import Category, DATE_LEVEL
+from nba_precompute.operations.counts import volume_counts
 from nba_precompute.outcomes import FAILED_DEPENDENCIES, CheckRow
 from nba_precompute.partitions import daily_partitions
 from nba_precompute.phase3.contract import SCHEDULE
@@ -130,6 +131,7 @@ class Phase4Run:
     gaps: list[outcomes.Gap] = field(default_factory=list)  # not materialized: fail the run at its end
     check_frames: dict[str, pd.DataFrame] = field(default_factory=dict)  # asset -> §8 results of the run
     errors: list[str] = field(default_factory=list)  # failing ERROR checks of materialized dates
+    history: pd.DataFrame | None = None  # stored counts before the run's first date (the volume band)
 
     def materialize(self, asset: str, calendar: SeasonCalendar) -> RangeResult:
         blocked = dict(self.blocked)  # by upstream assets of this run, before this one reports
@@ -143,13 +145,23 @@ class Phase4Run:
             if result.error is not None:
                 self.context.log.error(f"{asset}: {result.error}")
             slate = result.days.set_index("analysis_date")["slate"] if "slate" in result.days else None
-            checks = evaluate_range_result(result, slate_sizes=slate)
+            checks = evaluate_range_result(result, slate_sizes=slate, calendar=calendar, history=self.volume_history())
             self.check_frames[asset] = checks
             self._report(asset, result, checks)
         for date, why in sorted(blocked.items()):
             self.gaps.append(outcomes.blocked(asset, date, why).gap)
         progress.report(asset, len(self.dates), finished=True)
         return result
+
+    def volume_history(self) -> pd.DataFrame:
+        """Rows and entity failures per (asset, date) of the `history_days` before the run's first
+        date, read once per run (one grouped query): the volume check's trailing references."""
+        if self.history is None:
+            first = self.dates.min()
+            days = load_config().volume.history_days
+            self.history = volume_counts(self.warehouse, (first - pd.Timedelta(days=days)).date(),
+                                         (first - pd.Timedelta(days=1)).date())
+        return self.history
 
     def _report(self, asset: str, result: RangeResult, checks: pd.DataFrame) -> None:
         """Log what the outcome policy decides for each date (outcomes.decide)."""

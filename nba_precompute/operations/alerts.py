@@ -13,7 +13,8 @@ Three layers, each testable alone:
   which outlives any process. Why not a warehouse table: the warehouse may be BigQuery (a DML job
   per alert) or a DuckDB file that a running backfill holds locked, while every alert source (a
   sensor, a run-failure hook, `nba-precompute check`) already has the instance.
-* **Delivery**: `Notifier` posts to Slack through dagster-slack's `SlackResource` and to a generic
+* **Delivery**: `Notifier`, configured by `AlertSettings.from_config(config.current())` (the
+  environment is read by config.Config only), posts to Slack through dagster-slack's `SlackResource` and to a generic
   webhook (JSON POST, urllib). A dead endpoint (refused, timeout, HTTP error) never raises: it
   logs one warning line and the result says so. Secrets (the Slack token, the webhook URL, which
   usually embeds a token) are redacted from every log line and error text, slack_sdk's own
@@ -24,7 +25,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import time
 import urllib.error
 import urllib.request
@@ -42,7 +42,6 @@ from nba_precompute.failures import Category
 log = logging.getLogger(__name__)
 SOURCE = "nba-precompute"
 REDACTED = "***"
-ENV_PREFIX = "NBA_PRECOMPUTE_ALERT_"
 KV_PREFIX = "nba_precompute/alert_sent/"
 
 
@@ -225,16 +224,11 @@ class AlertSettings:
     timeout_seconds: float = 5.0
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None) -> "AlertSettings":
-        """NBA_PRECOMPUTE_ALERT_WEBHOOK_URL, _SLACK_TOKEN, _SLACK_CHANNEL, _SLACK_BASE_URL, _TIMEOUT_SECONDS."""
-        env = os.environ if environ is None else environ
-
-        def get(name):
-            return env.get(ENV_PREFIX + name) or None
-
-        timeout = get("TIMEOUT_SECONDS")
-        return cls(get("WEBHOOK_URL"), get("SLACK_TOKEN"), get("SLACK_CHANNEL"), get("SLACK_BASE_URL"),
-                   float(timeout) if timeout else 5.0)
+    def from_config(cls, config) -> "AlertSettings":
+        """The alert fields of a config.Config (NBA_PRECOMPUTE_ALERT_WEBHOOK_URL, _SLACK_TOKEN,
+        _SLACK_CHANNEL, _SLACK_BASE_URL, _TIMEOUT_SECONDS, read by Config.from_env)."""
+        return cls(config.alert_webhook_url, config.alert_slack_token, config.alert_slack_channel,
+                   config.alert_slack_base_url, config.alert_timeout_seconds)
 
     def secrets(self) -> list[str]:
         """Every string that must never appear in a log: the token, the webhook URL and the

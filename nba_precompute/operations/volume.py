@@ -3,8 +3,10 @@
 Pure pandas, no Dagster. The caller gives one row per (asset, date) with the observed rows, the
 asset's exposure on the date and its reference group (`observations`); `evaluate` returns, per
 (asset, date), the expected rows, the band, the per-exposure ratio, whether it is an anomaly and
-why. Thresholds are data (`volume_defaults.yaml`, the proposed `volume` section of
-checks/thresholds.yaml).
+why. Thresholds are data: the `volume` section of checks/thresholds.yaml, validated by
+`checks.rules.VolumeSettings` (the settings model of the registry's `volume` check).
+`evaluate_counts` is what the check, the volume sensor and the coverage trend call: stored counts
+in, one result per (asset, date) out.
 
 Why a rate against an exposure rather than rows against past rows: a slate's size follows the
 number of scheduled teams (2 to 30 on real dates), so rows per scheduled team is the quantity that
@@ -17,89 +19,29 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from importlib import resources
-from pathlib import Path
-from typing import Literal, Mapping
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from nba_precompute.checks.config import Severity
 from nba_precompute.season import SeasonCalendar, to_datetime
-from nba_precompute.registry import ASSET_NAMES as ASSETS
 from nba_precompute.settings import SETTINGS
 
-DEFAULTS_RESOURCE = "volume_defaults.yaml"
+if TYPE_CHECKING:  # the settings model lives with the check (checks/rules.py), which imports this module
+    from nba_precompute.checks.rules import VolumeSettings
+
 MAD_TO_SIGMA = 1.4826  # MAD of a normal sample x 1.4826 = its standard deviation
 
 OBSERVATION_COLUMNS = ["asset", "date", "observed", "exposure", "group"]
+COUNT_COLUMNS = ["asset", "date", "rows", "entity_failures"]
 RESULT_COLUMNS = [
     "asset", "date", "observed", "exposure", "expected", "band_low", "band_high", "ratio", "expected_ratio",
     "tolerance", "reference_dates", "evaluated", "anomaly", "severity", "reason",
 ]
 
 
-class VolumeConfigError(ValueError):
-    """A bad volume configuration; the message names the file and the key."""
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class AssetVolume(_Strict):
-    exposure: Literal["teams", "history"]
-    noise: Literal["per_team", "constant"]
-    # group dates by this dynamic minimum (a Settings method of days since the opener), if any
-    min_games: Literal["psza_min_games", "tdza_min_games"] | None = None
-
-
-class VolumeConfig(_Strict):
-    severity: Severity = Severity.WARN
-    window: int = Field(ge=1)
-    min_reference: int = Field(ge=1)
-    z: float = Field(gt=0)
-    min_tolerance: float = Field(ge=0, lt=1)
-    max_tolerance: float = Field(gt=0, lt=1)
-    min_sigma: float = Field(ge=0)
-    flag_high: bool = False
-    assets: Mapping[str, AssetVolume]
-
-    def model_post_init(self, _):
-        unknown = sorted(set(self.assets) - set(ASSETS))
-        if unknown:
-            raise ValueError(f"unknown assets {unknown} (known: {', '.join(ASSETS)})")
-        if self.min_reference > self.window:
-            raise ValueError(f"min_reference {self.min_reference} exceeds window {self.window}")
-        if self.min_tolerance > self.max_tolerance:
-            raise ValueError(f"min_tolerance {self.min_tolerance} exceeds max_tolerance {self.max_tolerance}")
-
-
-def load_volume_config(path: str | Path | None = None, overrides: Mapping | None = None) -> VolumeConfig:
-    """The `volume` section of a YAML file (default: the shipped volume_defaults.yaml), with
-    `overrides` (a mapping of top-level keys) applied over it."""
-    if path is None:
-        name, text = DEFAULTS_RESOURCE, resources.files(__package__).joinpath(DEFAULTS_RESOURCE).read_text()
-    else:
-        name, text = str(path), Path(path).read_text()
-    try:
-        doc = yaml.safe_load(text) or {}
-        section = dict(doc["volume"])
-    except (yaml.YAMLError, KeyError, TypeError, ValueError) as exc:
-        raise VolumeConfigError(f"{name}: no readable `volume` mapping ({exc})") from None
-    section.update(overrides or {})
-    try:
-        return VolumeConfig(**section)
-    except (ValidationError, ValueError) as exc:
-        first = exc.errors()[0] if isinstance(exc, ValidationError) else {"loc": (), "msg": str(exc)}
-        key = ".".join(str(p) for p in first["loc"]) or "volume"
-        raise VolumeConfigError(f"{name}: volume.{key}: {first['msg']}") from None
-
-
 # --- building the observations ------------------------------------------------------------------
-def observations(counts: pd.DataFrame, calendar: SeasonCalendar, config: VolumeConfig) -> pd.DataFrame:
+def observations(counts: pd.DataFrame, calendar: SeasonCalendar, config: VolumeSettings) -> pd.DataFrame:
     """The input of `evaluate` from per-(asset, date) counts.
 
     `counts`: columns asset, date, rows, entity_failures (0 where none). The exposure is T(D) for
@@ -138,7 +80,7 @@ class _Ref:
     weight: np.ndarray
 
 
-def _band(ref: _Ref, w_today: float, config: VolumeConfig) -> tuple[float, float]:
+def _band(ref: _Ref, w_today: float, config: VolumeSettings) -> tuple[float, float]:
     """(expected ratio, relative tolerance) from the reference dates."""
     m = float(np.median(ref.ratio))
     dev = (ref.ratio / m - 1.0) * np.sqrt(ref.weight)
@@ -147,7 +89,7 @@ def _band(ref: _Ref, w_today: float, config: VolumeConfig) -> tuple[float, float
     return m, min(config.max_tolerance, max(config.min_tolerance, tol))
 
 
-def evaluate(obs: pd.DataFrame, config: VolumeConfig) -> pd.DataFrame:
+def evaluate(obs: pd.DataFrame, config: VolumeSettings) -> pd.DataFrame:
     """One result row per observation (RESULT_COLUMNS), asset-major and dates ascending.
 
     A date is evaluated when it has rows and exposure and at least `min_reference` earlier dates
@@ -204,3 +146,11 @@ def evaluate(obs: pd.DataFrame, config: VolumeConfig) -> pd.DataFrame:
 def anomalies(results: pd.DataFrame) -> pd.DataFrame:
     """The flagged (asset, date) rows of `evaluate`'s result."""
     return results[results["anomaly"]].reset_index(drop=True)
+
+
+def evaluate_counts(counts: pd.DataFrame, calendar: SeasonCalendar, config: VolumeSettings) -> pd.DataFrame:
+    """`evaluate` of per-(asset, date) counts (COUNT_COLUMNS, e.g. `counts.volume_counts`): each
+    date's references are the earlier dates of `counts` in its group."""
+    if not len(counts):
+        return pd.DataFrame(columns=RESULT_COLUMNS)
+    return evaluate(observations(counts, calendar, config), config)

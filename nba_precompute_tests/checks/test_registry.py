@@ -39,19 +39,21 @@ def result(results: pd.DataFrame, check: str, date=D):
 
 
 # --- the registry -----------------------------------------------------------------------------
-def test_the_registry_holds_the_eight_checks_of_section_8_in_order():
+def test_the_registry_holds_the_eight_checks_of_section_8_and_volume_in_order():
     assert [(d.name, d.severity, d.applies_when_text) for d in CHECKS.values()] == [
         ("primary_key_unique", Severity.ERROR, "always"),
         ("keys_not_null", Severity.ERROR, "always"),
         ("outcome_consistent", Severity.ERROR, "always"),
         ("entity_accounting", Severity.ERROR, "the compute step ran (candidates known, no DATE_LEVEL failure)"),
         ("row_minimum", Severity.WARN, "rows > 0 and N(D) known when ROW_MIN is slate-relative"),
+        ("volume", Severity.WARN, "rows > 0 and min_reference earlier dates of its group (the season calendar given)"),
         ("value_ranges", Severity.ERROR, "rows > 0"),
         ("zone_rates_sum", Severity.ERROR, "rows > 0"),
         ("non_constant_features", Severity.WARN, "rows >= min_rows"),
     ]
     assert CHECKS["zone_rates_sum"].assets == ("psza",)
     assert CHECKS["non_constant_features"].assets == ("pcf", "mlfs")
+    assert CHECKS["volume"].assets == tuple(ASSETS)
     assert {a: [d.name for d in checks_for(a)] for a in ASSETS} == {a: list(n) for a, n in CHECK_NAMES.items()}
     with pytest.raises(KeyError, match="unknown asset 'xyz'"):
         checks_for("xyz")

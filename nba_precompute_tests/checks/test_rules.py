@@ -68,6 +68,9 @@ def test_every_check_passes_on_a_good_partition(asset):
     res = evaluate_checks(asset, [D], rows, fails, cands, {D: n})
     assert list(res.columns) == RESULT_COLUMNS
     assert list(res["check"]) == list(CHECK_NAMES[asset])
+    # volume needs the season calendar and earlier dates (test_volume_*); every other check applies
+    assert result(res, "volume")["detail"] == "not applicable: no season calendar given"
+    res = res[res["check"] != "volume"]
     assert res["applicable"].all(), res[~res["applicable"]][["check", "detail"]]
     assert res["passed"].all(), failed(res)[["check", "detail"]].to_string()
     assert not has_error_failures(res)
@@ -79,7 +82,7 @@ def test_every_check_passes_on_a_good_partition(asset):
 
 def test_check_names_per_asset():
     base = ["primary_key_unique", "keys_not_null", "outcome_consistent", "entity_accounting", "row_minimum",
-            "value_ranges"]
+            "volume", "value_ranges"]
     assert list(CHECK_NAMES["psza"]) == base + ["zone_rates_sum"]
     assert list(CHECK_NAMES["tdza"]) == base and list(CHECK_NAMES["pdc"]) == base
     assert list(CHECK_NAMES["pcf"]) == base + ["non_constant_features"]
@@ -91,7 +94,7 @@ def test_severities_come_from_the_config():
     res = evaluate_checks("psza", [D], rows, fails, cands)
     sev = dict(zip(res["check"], res["severity"]))
     assert sev == {"primary_key_unique": "ERROR", "keys_not_null": "ERROR", "outcome_consistent": "ERROR",
-                   "entity_accounting": "ERROR", "row_minimum": "WARN", "value_ranges": "ERROR",
+                   "entity_accounting": "ERROR", "row_minimum": "WARN", "volume": "WARN", "value_ranges": "ERROR",
                    "zone_rates_sum": "ERROR"}
 
 
@@ -173,7 +176,7 @@ def test_a_clean_date_level_failure_passes():
     assert r["passed"] and r["detail"] == "DATE_LEVEL failure (BOOTSTRAP_PERIOD), 0 rows"
     labels = dict(zip(res["check"], result_labels(res)))
     assert labels == {"primary_key_unique": "PASS", "keys_not_null": "PASS", "outcome_consistent": "PASS",
-                      "entity_accounting": "N/A", "row_minimum": "N/A", "value_ranges": "N/A",
+                      "entity_accounting": "N/A", "row_minimum": "N/A", "volume": "N/A", "value_ranges": "N/A",
                       "zone_rates_sum": "N/A"}
 
 
@@ -339,6 +342,60 @@ def test_rounded_rates_within_the_tolerance_pass():
     assert r["detail"] == "2 rows sum to 100 +- 0.02, the others have all rates NULL"
     rows.loc[1, "three_pt_rate_last_10"] = 33.31  # 99.97
     assert not result(evaluate_checks("psza", [D], rows, failures()), "zone_rates_sum")["passed"]
+
+
+# --- volume -----------------------------------------------------------------------------------
+def _calendar(dates, teams_per_date: int = 20):
+    """A season whose every date in `dates` schedules `teams_per_date` teams."""
+    from nba_precompute.season import SeasonCalendar
+
+    games = teams_per_date // 2
+    records = [{"game_id": f"{d:%Y%m%d}_{g}", "game_date": d, "season_year": 2022, "is_regular_season": True,
+                "home_team_abbr": f"H{g:02d}", "away_team_abbr": f"A{g:02d}"}
+               for d in pd.DatetimeIndex(dates) for g in range(games)]
+    opener = {"game_id": "opener", "game_date": pd.Timestamp("2022-10-18"), "season_year": 2022,
+              "is_regular_season": True, "home_team_abbr": "H00", "away_team_abbr": "A00"}
+    return SeasonCalendar(pd.DataFrame([opener] + records))
+
+
+VOLUME_DATES = pd.date_range("2022-12-01", periods=10, freq="D")
+PER_TEAM = [10.5, 10.2, 10.8, 10.4, 10.6, 10.5, 10.3, 10.7, 8.4, 10.5]  # the 9th date is 20% thin
+
+
+def _pcf_range(per_team, dates):
+    rows = pd.concat([pcf_rows(date=d, n=round(p * 20)) for d, p in zip(dates, per_team)], ignore_index=True)
+    return rows
+
+
+def test_volume_fails_the_date_20_percent_thinner_than_the_earlier_dates_of_the_range():
+    res = evaluate_checks("pcf", VOLUME_DATES, _pcf_range(PER_TEAM, VOLUME_DATES), failures(),
+                          calendar=_calendar(VOLUME_DATES))
+    vol = res[res["check"] == "volume"]
+    min_reference = load_config().volume.min_reference
+    assert vol["applicable"].tolist() == [False] * min_reference + [True] * (10 - min_reference)
+    assert vol["detail"].iloc[0] == "not applicable: 0 reference date(s) in group 2022, need 5"
+    assert [d.strftime("%Y-%m-%d") for d in failed(vol)["analysis_date"]] == ["2022-12-09"]
+    thin = result(res, "volume", "2022-12-09")
+    assert thin["severity"] == "WARN" and thin["observed"] == 168 and thin["observed"] < thin["threshold"]
+    assert thin["measures"]["exposure"] == 20 and thin["measures"]["expected"] == pytest.approx(209.0, abs=3)
+    assert "168 rows, expected" in thin["detail"] and "-20%" in thin["detail"]
+    assert result(res, "volume", "2022-12-10")["passed"]  # the thin date is no reference
+
+
+def test_volume_of_a_one_date_run_takes_its_references_from_the_stored_history():
+    history = pd.DataFrame({"asset": "pcf", "date": VOLUME_DATES[:8],
+                            "rows": [round(p * 20) for p in PER_TEAM[:8]], "entity_failures": 0})
+    day = VOLUME_DATES[8]
+    cal = _calendar(VOLUME_DATES)
+    thin = evaluate_checks("pcf", [day], _pcf_range([8.4], [day]), failures(), calendar=cal, history=history)
+    r = result(thin, "volume", day)
+    assert r["applicable"] and not r["passed"] and r["measures"]["reference_dates"] == 8
+    # the stored rows of the checked date itself (a re-run) and other assets' counts are no reference
+    rerun = pd.concat([history, pd.DataFrame({"asset": ["pcf", "mlfs"], "date": [day, day], "rows": [999, 1],
+                                              "entity_failures": 0})])
+    full = evaluate_checks("pcf", [day], _pcf_range([10.5], [day]), failures(), calendar=cal, history=rerun)
+    r = result(full, "volume", day)
+    assert r["passed"] and r["measures"]["reference_dates"] == 8
 
 
 # --- non_constant_features --------------------------------------------------------------------

@@ -153,6 +153,13 @@ def test_coverage_report_asset(warehouse, instance):
     assert png_path.endswith("coverage_2021-10-18_2021-11-08.png") and html_path.endswith(".html")
     with open(png_path, "rb") as fh:
         assert fh.read(8) == b"\x89PNG\r\n\x1a\n"
+    # the volume trend, inline like the heatmap: no date of the hand-built range is thin
+    assert numbers["volume_anomalies"] == 0
+    trend = meta["volume_trend"].value
+    assert trend.startswith("**Rows per date and the volume check's expected band**\n\n0 anomalies\n\n")
+    uri = trend[trend.index("data:image/png;base64,"):].split(")")[0]
+    assert base64.b64decode(uri.split(",", 1)[1])[:8] == b"\x89PNG\r\n\x1a\n"
+    assert meta["volume_trend_png"].value.endswith("coverage_2021-10-18_2021-11-08_volume.png")
 
 
 def test_schedule_targets_the_report():

@@ -7,6 +7,8 @@ The week 2023-01-16..22 follows a one-run bootstrap of 2023-01-06..15 (the volum
 reference dates). Each morning at 13:00 UTC the game results of D-1 and the upcoming tables of D
 land. On 2023-01-18 UTGC lands four hours late (17:30 -> 21:30 UTC, past the 16:00 ET = 21:00 UTC
 deadline); on 2023-01-20 the UPCG slate is 20% short (every team keeps 80% of its players).
+Asserted: the runs, the alerts the webhook received, the freshness check's miss and healing, the
+named volume check's WARN failure on the short day, and the week's coverage.
 """
 
 import datetime as dt
@@ -18,7 +20,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from nba_precompute.coverage import status as st
+from nba_precompute.coverage.load import load_coverage
 from nba_precompute.defs import operations as ops
+from nba_precompute.defs import phase4 as phase4_module
 from nba_precompute.defs.phase4 import build_phase4_assets
 from nba_precompute.operations import arrival as ar
 from nba_precompute.phase3.contract import PHASE3_TABLES, SCHEDULE
@@ -78,6 +83,10 @@ def test_a_week_runs_phase4_when_inputs_land_and_alerts_exactly_the_late_and_sho
     wh = DuckDBWarehouse(database=str(tmp_path / "warehouse.duckdb"))
     inst = dg.DagsterInstance.ephemeral()
     phase4 = build_phase4_assets("duckdb")
+    history_reads = []  # (start, end) of each Phase 4 step's trailing-history count query
+    read_counts = phase4_module.volume_counts
+    monkeypatch.setattr(phase4_module, "volume_counts",
+                        lambda w, start, end, *a: history_reads.append((str(start), str(end))) or read_counts(w, start, end, *a))
     clock = Clock()
     arrival, freshness = ops.build_arrival_sensor(clock), ops.build_freshness_sensor(clock)
     volume = ops.build_volume_sensor(clock)
@@ -168,5 +177,28 @@ def test_a_week_runs_phase4_when_inputs_land_and_alerts_exactly_the_late_and_sho
         evaluations = [r.event.get_dagster_event().event_specific_data for r in reversed(history)]
         assert [(e.metadata["partition"].value, e.metadata["status"].value, e.passed) for e in evaluations] == [
             (LATE_UTGC_DAY, "MISSED", False), (LATE_UTGC_DAY, "LATE", True)]
+
+    # the named volume check: its one evaluation per run failed (WARN) exactly for the short slate's
+    # pcf and mlfs runs, naming that date; every week run evaluated its date against the band
+    # drawn from the stored dates before it (the Phase 4 step's trailing history)
+    for asset in ASSET_NAMES:
+        history = inst.event_log_storage.get_asset_check_execution_history(
+            dg.AssetCheckKey(dg.AssetKey(asset), "volume"), limit=50)
+        evaluations = [r.event.get_dagster_event().event_specific_data for r in reversed(history)
+                       if r.event.dagster_event_type == dg.DagsterEventType.ASSET_CHECK_EVALUATION]
+        assert len(evaluations) == 1 + len([r for r in runs if asset in r[1]]), asset
+        failing = [(e.severity, [f["date"] for f in e.metadata["failures"].value]) for e in evaluations if not e.passed]
+        short = asset in ("pcf", "mlfs")
+        assert failing == ([(dg.AssetCheckSeverity.WARN, [SHORT_UPCG_DAY])] if short else []), asset
+        assert [e.metadata["dates_evaluated"].value for e in evaluations[1:]] == [1] * len(WEEK), asset
+
+    # one trailing-history query per run, ending the day before the run's first date
+    day_before = [str((pd.Timestamp(r[0]) - pd.Timedelta(days=1)).date()) for r in runs]
+    assert [end for _, end in history_reads] == ["2023-01-05"] + day_before
+
+    # coverage ends COMPLETE or EXPLAINED: every (asset, date) of the week is accounted for
+    cov = load_coverage(wh, dt.date.fromisoformat(WEEK[0]), dt.date.fromisoformat(WEEK[-1]), ASSET_NAMES)
+    assert set(cov.report["status"]) <= {st.COMPLETE, st.EXPLAINED}, cov.report[["asset", "status"]]
+    assert st.status_counts(cov.frame)[st.MISSING] == 0
 
     print(f"bootstrap run {bootstrap_seconds:.1f} s; week of {len(runs)} runs and ticks {week_seconds:.1f} s")

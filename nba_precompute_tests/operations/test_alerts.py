@@ -16,7 +16,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pandas as pd
 import pytest
 
-from nba_precompute.checks.config import Severity
+from nba_precompute.checks.config import Severity, load_config
 from nba_precompute.coverage import status as st
 from nba_precompute.failures import Category
 from nba_precompute.operations import alerts as al
@@ -120,7 +120,7 @@ def test_freshness_volume_blocked_and_run_failure_alerts():
     assert fa[0].repair.endswith("--only failed,missing")
     obs = pd.DataFrame({"asset": "pcf", "date": pd.date_range("2023-01-01", periods=7), "observed": [210] * 6 + [150],
                         "exposure": 20.0, "group": "2022"})
-    va = al.volume_alerts(volume.evaluate(obs, volume.load_volume_config()))
+    va = al.volume_alerts(volume.evaluate(obs, load_config(use_env=False).volume))
     assert [(a.asset, a.date, a.category) for a in va] == [("pcf", "2023-01-07", "VOLUME_ANOMALY (WARN)")]
     b = al.blocked_alert("mlfs", "2023-01-07", "pcf 2023-01-07 failed ERROR check(s) value_ranges")
     assert b.key == ("mlfs", "2023-01-07", "BLOCKED")
@@ -213,16 +213,21 @@ def test_log_lines_of_the_notifier_and_slack_sdk_are_redacted(caplog):
     assert TOKEN not in caplog.text and caplog.text.count(al.REDACTED) == 2
 
 
-def test_settings_from_env_and_repr_without_secrets():
+def test_settings_come_from_the_config_and_no_repr_shows_a_secret():
+    from nba_precompute.config import Config
+
     env = {"NBA_PRECOMPUTE_ALERT_WEBHOOK_URL": f"https://hooks.example.com/{HOOK_TOKEN}?k=abc",
            "NBA_PRECOMPUTE_ALERT_SLACK_TOKEN": TOKEN, "NBA_PRECOMPUTE_ALERT_SLACK_CHANNEL": "#c",
            "NBA_PRECOMPUTE_ALERT_TIMEOUT_SECONDS": "2"}
-    s = al.AlertSettings.from_env(env)
+    config = Config.from_env(env)
+    s = al.AlertSettings.from_config(config)
+    assert (s.webhook_url, s.slack_token) == (env["NBA_PRECOMPUTE_ALERT_WEBHOOK_URL"], TOKEN)
     assert (s.slack_channel, s.timeout_seconds, s.slack_base_url) == ("#c", 2.0, None)
-    assert TOKEN not in repr(s) and HOOK_TOKEN not in repr(s)
+    for text in (repr(s), repr(config)):
+        assert TOKEN not in text and HOOK_TOKEN not in text
     assert al.redact(f"POST https://hooks.example.com/{HOOK_TOKEN}?k=abc failed", s.secrets()) == "POST *** failed"
     assert al.redact(f"path /{HOOK_TOKEN} and k=abc", s.secrets()) == "path *** and ***"
-    assert al.AlertSettings.from_env({}).webhook_url is None
+    assert al.AlertSettings.from_config(Config.from_env({})) == al.AlertSettings()
 
 
 # --- dedup state across processes ------------------------------------------------------------------

@@ -6,12 +6,17 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from nba_precompute.checks.config import Severity
+from nba_precompute.checks.config import ChecksConfigError, Severity, config_from_dict, load_config
+from nba_precompute.checks.rules import VolumeSettings
 from nba_precompute.operations import volume as v
 from nba_precompute.season import SeasonCalendar
 from nba_precompute_tests.conftest import load_real_season
 
-CONFIG = v.load_volume_config()
+CONFIG = load_config(use_env=False).volume
+
+
+def volume_config(**overrides) -> VolumeSettings:
+    return config_from_dict({"checks": {"volume": overrides}}).volume
 
 
 def slate_obs(per_team: list[float], teams: list[int], asset: str = "pcf") -> pd.DataFrame:
@@ -81,7 +86,7 @@ def test_reference_dates_stay_within_their_group():
 def test_high_side_is_flagged_only_when_configured():
     per_team = [10.5] * 6 + [14.0]
     assert not v.evaluate(slate_obs(per_team, [20] * 7), CONFIG)["anomaly"].any()
-    strict = v.load_volume_config(overrides={"flag_high": True})
+    strict = volume_config(flag_high=True)
     assert v.evaluate(slate_obs(per_team, [20] * 7), strict)["anomaly"].tolist()[-1]
 
 
@@ -102,14 +107,20 @@ def test_observations_use_scheduled_teams_and_history_candidates():
     assert obs.loc["tdza", "group"] == "2022"
 
 
-def test_unknown_key_is_a_one_line_error_naming_file_and_key(tmp_path):
-    bad = tmp_path / "v.yaml"
-    defaults = (v.resources.files(v.__package__) / v.DEFAULTS_RESOURCE).read_text()
-    bad.write_text(defaults.replace("  z: 5.0", "  z: 5.0\n  windw: 3"))
-    with pytest.raises(v.VolumeConfigError, match=r"v\.yaml: volume\.windw: Extra inputs are not permitted"):
-        v.load_volume_config(bad)
-    with pytest.raises(v.VolumeConfigError, match="min_reference 30 exceeds window 20"):
-        v.load_volume_config(overrides={"min_reference": 30})
+def test_thresholds_live_in_the_checks_config_and_bad_ones_are_one_line_errors(tmp_path):
+    assert (CONFIG.window, CONFIG.min_reference, CONFIG.history_days) == (20, 5, 90)
+    assert list(CONFIG.assets) == ["psza", "tdza", "pdc", "pcf", "mlfs"]
+    bad = tmp_path / "deploy.yaml"
+    bad.write_text("checks:\n  volume:\n    windw: 3\n")
+    with pytest.raises(ChecksConfigError, match=r"deploy\.yaml\): checks\.volume: unknown key 'windw'; allowed: "):
+        load_config(bad)
+    with pytest.raises(ChecksConfigError, match=r"checks\.volume\.min_reference: min_reference 30 exceeds window 20$"):
+        volume_config(min_reference=30)
+    with pytest.raises(ChecksConfigError, match=r"checks\.volume\.max_tolerance: max_tolerance must be in \[0, 1\)"):
+        volume_config(max_tolerance=1.5)
+    with pytest.raises(ChecksConfigError, match=r"checks\.volume\.assets\.pcf: unknown key 'exposur'"):
+        volume_config(assets={"pcf": {"exposur": "teams", "noise": "per_team"}})
+    assert volume_config(severity="error").severity is Severity.ERROR
 
 
 # --- real seasons ---------------------------------------------------------------------------------
