@@ -12,7 +12,7 @@ makes it so without any environment variable; a stock instance needs DAGSTER_EVE
 
 There is no public API for either (a step's `context.log_event` and
 `instance.report_runless_asset_event` never attach batch metadata); the internals used here are
-pinned by nba_precompute_tests/test_events.py.
+pinned by nba_precompute_tests/defs/test_events.py.
 """
 
 from __future__ import annotations
