@@ -328,6 +328,11 @@ def instances_table(results: dict) -> str:
     return "\n".join(lines)
 
 
+def season_partitions(start: str, end: str) -> dict:
+    """The deployment's partitions: the measured season (the e2e stack's default is the demo's)."""
+    return {"NBA_PRECOMPUTE_START_DATE": start, "NBA_PRECOMPUTE_END_DATE": end}
+
+
 def ui_backfill(work: Path, source: Path, start: str, end: str) -> dict:
     """The season launched as the UI does it, on a real webserver + daemon; seconds from the launch
     to a terminal backfill status, and from the instance where they went."""
@@ -344,7 +349,7 @@ def ui_backfill(work: Path, source: Path, start: str, end: str) -> dict:
     first, last = dt.date.fromisoformat(start), dt.date.fromisoformat(end)
     keys = [(first + dt.timedelta(days=i)).isoformat() for i in range((last - first).days + 1)]
     t_up = time.perf_counter()
-    with e2e.running(home, w, logs) as stack:
+    with e2e.running(home, w, logs, extra_env=season_partitions(start, end)) as stack:
         ready = time.perf_counter() - t_up
         sampler = PeakRss([p.pid for p in stack.processes.values()])
         sampler.start()
@@ -421,7 +426,7 @@ def ui_single_run(work: Path, source: Path, start: str, end: str) -> dict:
     w, home = fresh(work, source, "ui_single_run")
     logs = home.parent / "logs"
     logs.mkdir()
-    with e2e.running(home, w, logs) as stack:
+    with e2e.running(home, w, logs, extra_env=season_partitions(start, end)) as stack:
         t0 = time.perf_counter()
         run_id = e2e.launch_single_run(stack, ASSETS, start, end, "benchmark")
         run = e2e.wait_run(stack, run_id, UI_TIMEOUT)

@@ -40,6 +40,7 @@ import sqlalchemy.pool as db_pool
 from dagster._core.events import DagsterEventType
 from dagster._core.storage.asset_check_execution_record import AssetCheckExecutionRecordStatus
 from dagster._core.storage.event_log.schema import AssetCheckExecutionsTable
+from dagster._serdes import serialize_value
 from dagster._core.storage.event_log.schema import SqlEventLogStorageTable
 from dagster._core.storage.event_log.sqlite.consolidated_sqlite_event_log import (
     ConsolidatedSqliteEventLogStorage,
@@ -81,7 +82,24 @@ class RunLevelCheckResolution:
     """An unpartitioned evaluation of a check resolves the PLANNED rows its run left for the
     check's partitions (see the module docstring): they are deleted in the same connection,
     before the evaluation is stored as the stock storage stores it. Partitioned checks always
-    evaluate with a partition, so nothing changes for them."""
+    evaluate with a partition, so nothing changes for them. The planned rows themselves are the
+    stock ones, written cheaper."""
+
+    def _store_asset_check_evaluation_planned(self, event, event_id):
+        """The stock rows (one per partition of the plan), with the event serialized once instead
+        of once per row: a season run plans 40 checks x 174 partitions, and serializing those
+        6,960 copies was a tenth of its time."""
+        planned = event.get_dagster_event().event_specific_data
+        keys = planned.partitions_subset.get_partition_keys() if planned.partitions_subset else [None]
+        serialized, timestamp = serialize_value(event), self._event_insert_timestamp(event)
+        with self.index_connection() as conn:
+            conn.execute(AssetCheckExecutionsTable.insert().values([
+                dict(asset_key=planned.asset_key.to_string(), check_name=planned.check_name, partition=key,
+                     run_id=event.run_id, execution_status=AssetCheckExecutionRecordStatus.PLANNED.value,
+                     evaluation_event=serialized, evaluation_event_timestamp=timestamp,
+                     evaluation_event_storage_id=event_id)
+                for key in keys
+            ]))
 
     def _update_asset_check_evaluation(self, event, event_id):
         evaluation = event.get_dagster_event().event_specific_data

@@ -146,3 +146,14 @@ def test_a_new_home_gets_its_dagster_yaml_and_databases_before_any_server_starts
     for db in ("history/runs.db", "schedules/schedules.db"):
         with sqlite3.connect(home / db) as con:  # created once: one alembic revision each
             assert len(con.execute("SELECT version_num FROM alembic_version").fetchall()) == 1, db
+
+
+def test_the_sql_storage_methods_the_check_rows_override_replace_exist():
+    """RunLevelCheckResolution overrides these two of Dagster's SqlEventLogStorage: if one is
+    renamed, the override would silently stop working."""
+    import inspect
+
+    from dagster._core.storage.event_log.sql_event_log import SqlEventLogStorage
+
+    for name in ("_store_asset_check_evaluation_planned", "_update_asset_check_evaluation"):
+        assert list(inspect.signature(getattr(SqlEventLogStorage, name)).parameters) == ["self", "event", "event_id"]

@@ -331,6 +331,28 @@ def launch_backfill(stack: Stack, assets, partition_keys, title: str, launched_b
     return result["backfillId"]
 
 
+REEXECUTE = """
+mutation Reexecute($params: ReexecutionParams!) {
+  reexecutePartitionBackfill(reexecutionParams: $params) {
+    __typename
+    ... on LaunchBackfillSuccess { backfillId }
+    ... on PythonError { message stack }
+    ... on UnauthorizedError { message }
+  }
+}
+"""
+
+
+def reexecute_backfill(stack: Stack, backfill_id: str, strategy: str = "FROM_FAILURE") -> str:
+    """What the backfill page's "Re-execute" menu sends ("From failure": the failed and missing
+    partitions of the backfill); the new backfill's id."""
+    params = {"parentRunId": backfill_id, "strategy": strategy}
+    result = stack.graphql(REEXECUTE, {"params": params})["reexecutePartitionBackfill"]
+    if result["__typename"] != "LaunchBackfillSuccess":
+        raise StackError(f"reexecutePartitionBackfill refused: {result}")
+    return result["backfillId"]
+
+
 def _poll_until_terminal(stack: Stack, query: str, field: str, typename: str, terminal: set[str],
                          object_id: str, timeout: float, interval: float) -> dict:
     """query(id) -> data[field], polled every `interval` s until it is a `typename` whose status

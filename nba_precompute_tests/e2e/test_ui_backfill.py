@@ -350,3 +350,37 @@ def test_upstream_repair_heals_the_downstream_gap(dagster_stack, backfill):
     # A later tick heals nothing more.
     time.sleep(2 * 5 + 2)
     assert len(instance.get_runs(filters=dg.RunsFilter(tags={LAUNCHED_BY_TAG: HEAL_SENSOR}))) == 1
+
+
+# --- 4. the UI's re-execution of the failed partitions ------------------------------------------------
+def test_reexecuting_the_backfill_from_failure_targets_exactly_the_gaps(dagster_stack, backfill):
+    """The backfill page's Re-execute -> From failure, after one more upstream repair: the new
+    backfill targets exactly the genuine gaps (pcf and mlfs on the gap dates), nothing healthy;
+    the repaired dates become materialized, the others stay failed."""
+    from nba_precompute.phase3.contract import UPCOMING_TEAM_GAME_CONTEXT
+    from nba_precompute_demo.season import generate_season
+    from nba_precompute_tests.e2e.stack import reexecute_backfill
+
+    instance = dagster_stack.instance()
+    repaired = GAPS[1]
+    full = generate_season(2021, 0, None)[UPCOMING_TEAM_GAME_CONTEXT.fqn]
+    dagster_stack.warehouse_db().replace_date_range(
+        {UPCOMING_TEAM_GAME_CONTEXT: full[pd.to_datetime(full["game_date"]).dt.date == repaired]}, repaired, repaired)
+    healthy_before = {a: materialization_counts(instance, a, KEYS) for a in ("psza", "tdza", "pdc")}
+
+    with failing():
+        again = wait_backfill(dagster_stack, reexecute_backfill(dagster_stack, backfill.id), BACKFILL_TIMEOUT)
+    counts = {s["assetKey"]["path"][-1]: s for s in again["assetBackfillData"]["assetBackfillStatuses"]
+              if s["__typename"] == "AssetPartitionsStatusCounts"}
+    assert sorted(counts) == ["mlfs", "pcf"], counts
+    # GAPS[0] was repaired by the heal test, GAPS[1] just now; the other two still miss UTGC
+    for asset, c in counts.items():
+        assert (c["numPartitionsTargeted"], c["numPartitionsMaterialized"], c["numPartitionsFailed"]) == (
+            len(GAPS), 2, len(GAPS) - 2), (asset, c)
+    assert again["status"] == "COMPLETED_FAILED", again["status"]
+    for asset in ("pcf", "mlfs"):
+        materialized = instance.get_materialized_partitions(dg.AssetKey(asset))
+        assert {GAPS[0].isoformat(), repaired.isoformat()} <= materialized
+        assert not {g.isoformat() for g in GAPS[2:]} & materialized
+    # the healthy assets were not re-run
+    assert {a: materialization_counts(instance, a, KEYS) for a in healthy_before} == healthy_before
