@@ -241,35 +241,42 @@ def build_freshness_sensor(clock: Clock = utc_now) -> dg.SensorDefinition:
     return freshness_deadline_sensor
 
 
-def build_freshness_checks() -> dg.AssetChecksDefinition:
-    """The freshness_deadline checks themselves, so the UI lists them; the sensor evaluates them
-    (runless). Executing one by hand evaluates today's window the same way."""
+def freshness_check_specs() -> list[dg.AssetCheckSpec]:
+    """The freshness_deadline check of each asset with a deadline. The specs belong to the Phase 4
+    multi-asset (defs/phase4.py), which evaluates them at the end of each run that selects them
+    (`freshness_check_results`), so a run never leaves them planned and skipped; the sensor also
+    evaluates them, runless, when a deadline passes."""
     config = fr.load_freshness_config()
+    return [dg.AssetCheckSpec(FRESHNESS_CHECK, asset=a, description=f"{a} is materialized by "
+                              f"{config.deadlines[a].strftime('%H:%M')} {config.timezone} on every game date "
+                              "(no deadline without games): evaluated over the last days at the end of each Phase 4 "
+                              "run, and by the freshness_deadline_sensor when a deadline passes.")
+            for a in config.deadlines]
 
-    @dg.multi_asset_check(
-        specs=[dg.AssetCheckSpec(FRESHNESS_CHECK, asset=a, description=f"{a} is materialized by "
-                                 f"{config.deadlines[a].strftime('%H:%M')} {config.timezone} on every game date "
-                                 "(no deadline without games); evaluated by the freshness_deadline_sensor.")
-               for a in config.deadlines],
-        can_subset=True,
-    )
-    def freshness_deadline(context: dg.AssetCheckExecutionContext, warehouse: Warehouse):
-        now = utc_now()
-        calendar = SeasonCalendar(warehouse.read_required(SCHEDULE))
-        days = [d for d in window(now, lookback_days()) if calendar.is_game_date(d)]
-        keys = [d.strftime("%Y-%m-%d") for d in days]
-        for check_key in context.selected_asset_check_keys:
-            asset = check_key.asset_key.path[-1]
-            results = fr.evaluate(days, first_materializations(context.instance, asset, keys) if keys else {}, now, config)
-            missed = fr.misses(results[results["asset"] == asset])
-            yield dg.AssetCheckResult(
-                asset_key=asset, check_name=FRESHNESS_CHECK, passed=not len(missed),
-                severity=dg.AssetCheckSeverity.WARN,
-                metadata={"missed_dates": dg.MetadataValue.json(list(missed["date"])),
-                          "game_dates_checked": len(days)},
-            )
 
-    return freshness_deadline
+def freshness_check_results(instance: dg.DagsterInstance, warehouse: Warehouse, assets: list[str],
+                            now: dt.datetime | None = None) -> list[dg.AssetCheckResult]:
+    """One result per asset of `assets`: passed when no game date of the lookback window is past
+    its deadline without a materialization."""
+    if not assets:
+        return []
+    config = fr.load_freshness_config()
+    now = now or utc_now()
+    calendar = SeasonCalendar(warehouse.read_required(SCHEDULE))
+    days = [d for d in window(now, lookback_days()) if calendar.is_game_date(d)]
+    keys = [d.strftime("%Y-%m-%d") for d in days]
+    out = []
+    for asset in assets:
+        results = fr.evaluate(days, first_materializations(instance, asset, keys) if keys else {}, now, config)
+        results = results[results["asset"] == asset]
+        missed = fr.misses(results)
+        out.append(dg.AssetCheckResult(
+            asset_key=asset, check_name=FRESHNESS_CHECK, passed=not len(missed), severity=dg.AssetCheckSeverity.WARN,
+            metadata={"missed_dates": dg.MetadataValue.json(list(missed["date"])),
+                      "late_dates": dg.MetadataValue.json(list(results[results["status"] == fr.LATE]["date"])),
+                      "game_dates_checked": len(days)},
+        ))
+    return out
 
 
 # --- volume ---------------------------------------------------------------------------------------
@@ -386,5 +393,4 @@ def build_run_failure_sensor() -> dg.SensorDefinition:
 def defs() -> dg.Definitions:
     return dg.Definitions(
         sensors=[build_arrival_sensor(), build_freshness_sensor(), build_volume_sensor(), build_run_failure_sensor()],
-        asset_checks=[build_freshness_checks()],
     )

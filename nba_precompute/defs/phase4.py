@@ -31,6 +31,7 @@ import pandas as pd
 from nba_precompute import outcomes, progress, registry
 from nba_precompute.checks import checks_for, evaluate_range_result, load_config
 from nba_precompute.defs.events import log_asset_events
+from nba_precompute.defs.operations import FRESHNESS_CHECK, freshness_check_results, freshness_check_specs
 from nba_precompute.dependencies import verdict_records
 from nba_precompute.failures import Category, DATE_LEVEL
 from nba_precompute.operations.counts import volume_counts
@@ -293,7 +294,7 @@ def named_check_specs() -> list[dg.AssetCheckSpec]:
 
 
 def build_phase4_assets(storage_kind: str) -> dg.AssetsDefinition:
-    check_specs = named_check_specs()
+    check_specs = named_check_specs() + freshness_check_specs()
 
     @dg.multi_asset(
         name="phase4",
@@ -306,15 +307,22 @@ def build_phase4_assets(storage_kind: str) -> dg.AssetsDefinition:
     )
     def phase4(context: dg.AssetExecutionContext, warehouse: Warehouse):
         """Materialize the selected Phase 4 assets over the run's partition range."""
+        selected = [name for name in ASSET_NAMES if dg.AssetKey(name) in context.selected_asset_keys]
+        # the checks alone (the UI's "Execute checks") run without a partition: nothing to compute
+        run, failure = None, None
         with warehouse.session():  # one connection for the whole step
             warehouse.ensure_tables()
-            calendar = SeasonCalendar(warehouse.read_required(SCHEDULE))
-            run = Phase4Run(context, warehouse, partition_dates(context))
-            for name in ASSET_NAMES:
-                if dg.AssetKey(name) in context.selected_asset_keys:
+            if selected:
+                calendar = SeasonCalendar(warehouse.read_required(SCHEDULE))
+                run = Phase4Run(context, warehouse, partition_dates(context))
+                for name in selected:
                     run.materialize(name, calendar)
-            failure = run.failure()
-        yield from run.check_results()
+                failure = run.failure()
+            fresh = freshness_check_results(context.instance, warehouse, [
+                k.asset_key.path[-1] for k in context.selected_asset_check_keys if k.name == FRESHNESS_CHECK])
+        if run is not None:
+            yield from run.check_results()
+        yield from fresh
         if failure is not None:
             raise failure
 

@@ -105,3 +105,25 @@ def test_arrival_reports_each_new_phase3_date_once_as_a_runless_materialization(
     again = dg.build_sensor_context(instance=inst, cursor=ctx.cursor, resources={"warehouse": wh})
     assert isinstance(sensor(again), dg.SkipReason)
     assert len(inst.fetch_materializations(asset_key(utgc), limit=10000).records) == count
+
+
+@pytest.mark.shared_data
+def test_the_freshness_check_executed_alone_evaluates_the_window_without_computing_anything(tmp_path, inst, monkeypatch):
+    """The UI's "Execute checks" on freshness_deadline: a run of the Phase 4 multi-asset with only
+    that check selected, no partition; it evaluates the lookback window and materializes nothing."""
+    monkeypatch.setenv(ops.LOOKBACK_ENV, "2")
+    monkeypatch.setattr(ops, "utc_now", lambda: dt.datetime(2023, 1, 11, 23, tzinfo=dt.timezone.utc))
+    season = load_real_season("nba-2022-23")
+    wh = DuckDBWarehouse(database=str(tmp_path / "w.duckdb"))
+    wh.replace_date_range({SCHEDULE: season[SCHEDULE.fqn]}, dt.date(1900, 1, 1), dt.date(2999, 12, 31))
+    inst.report_runless_asset_event(dg.AssetMaterialization("mlfs", partition="2023-01-10"))
+    assets = build_phase4_assets("duckdb")
+    key = dg.AssetCheckKey(dg.AssetKey("mlfs"), ops.FRESHNESS_CHECK)
+    result = dg.materialize([assets], instance=inst, resources={"warehouse": wh}, selection=dg.AssetSelection.checks(key))
+    assert result.success
+    (evaluation,) = result.get_asset_check_evaluations()
+    # 2023-01-10 (materialized; its timestamp is today's wall clock, so late) and 2023-01-11 (missed)
+    assert (evaluation.asset_check_key, evaluation.passed) == (key, False)
+    assert evaluation.metadata["missed_dates"].value == ["2023-01-11"]
+    assert evaluation.metadata["late_dates"].value == ["2023-01-10"]
+    assert result.get_asset_materialization_events() == []

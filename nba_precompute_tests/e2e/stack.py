@@ -241,8 +241,8 @@ def deployment_env(home: Path, warehouse: Path, extra: dict | None = None) -> di
         # the demo season as the partitions (as `make dev` after `make demo`)
         NBA_PRECOMPUTE_START_DATE=DEMO_SEASON[0], NBA_PRECOMPUTE_END_DATE=DEMO_SEASON[1],
         PYTHONUNBUFFERED="1",
-        **(extra or {}),
     )
+    env.update(extra or {})
     return env
 
 

@@ -54,7 +54,7 @@ def received(hook) -> list[dict]:
 
 class Clock:
     def __init__(self):
-        self.now = None
+        self.now = dt.datetime(2023, 1, 15, 12, tzinfo=dt.timezone.utc)  # the day before the week
 
     def at(self, day: str, hhmm: str):
         self.now = dt.datetime.fromisoformat(f"{day}T{hhmm}:00+00:00")
@@ -88,6 +88,7 @@ def test_a_week_runs_phase4_when_inputs_land_and_alerts_exactly_the_late_and_sho
     monkeypatch.setattr(phase4_module, "volume_counts",
                         lambda w, start, end, *a: history_reads.append((str(start), str(end))) or read_counts(w, start, end, *a))
     clock = Clock()
+    monkeypatch.setattr(ops, "utc_now", clock)  # the runs' own freshness evaluations share the clock
     arrival, freshness = ops.build_arrival_sensor(clock), ops.build_freshness_sensor(clock)
     volume = ops.build_volume_sensor(clock)
     cursors: dict[str, str | None] = {}
@@ -170,13 +171,21 @@ def test_a_week_runs_phase4_when_inputs_land_and_alerts_exactly_the_late_and_sho
     for message in received(webhook):
         assert message["repair"].startswith("nba-precompute backfill") and message["reason"] and message["text"]
 
-    # the freshness check failed for the late day, then healed when UTGC landed
+    # the freshness check failed for the late day, then healed when UTGC landed (the sensor's
+    # runless evaluations); each run that built the asset evaluated it too, at its end: passed,
+    # with the late day listed as late once it had landed
     for asset in ("pcf", "mlfs"):
         history = inst.event_log_storage.get_asset_check_execution_history(
-            dg.AssetCheckKey(dg.AssetKey(asset), ops.FRESHNESS_CHECK), limit=50)
-        evaluations = [r.event.get_dagster_event().event_specific_data for r in reversed(history)]
-        assert [(e.metadata["partition"].value, e.metadata["status"].value, e.passed) for e in evaluations] == [
+            dg.AssetCheckKey(dg.AssetKey(asset), ops.FRESHNESS_CHECK), limit=100)
+        done = [r for r in reversed(history) if r.event.dagster_event_type == dg.DagsterEventType.ASSET_CHECK_EVALUATION]
+        sensor = [r.event.get_dagster_event().event_specific_data for r in done if not r.run_id]
+        assert [(e.metadata["partition"].value, e.metadata["status"].value, e.passed) for e in sensor] == [
             (LATE_UTGC_DAY, "MISSED", False), (LATE_UTGC_DAY, "LATE", True)]
+        in_runs = [r.event.get_dagster_event().event_specific_data for r in done if r.run_id]
+        assert len(in_runs) == 1 + len([r for r in runs if asset in r[1]]), asset  # the history run first
+        # each week run evaluated its own day (lookback 1), materialized by then: passed
+        assert [(e.passed, e.metadata["game_dates_checked"].value, e.metadata["missed_dates"].value)
+                for e in in_runs[1:]] == [(True, 1, [])] * (len(in_runs) - 1), asset
 
     # the named volume check: its one evaluation per run failed (WARN) exactly for the short slate's
     # pcf and mlfs runs, naming that date; every week run evaluated its date against the band
