@@ -207,7 +207,12 @@ def test_ui_backfill_is_one_run_and_records_the_gaps(dagster_stack, backfill):
     evaluations = instance.all_logs(run["runId"], of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION)
     evaluated = sorted((e.dagster_event.event_specific_data.asset_key.path[-1], e.dagster_event.event_specific_data.check_name)
                        for e in evaluations)
-    assert evaluated == sorted((a, c.name) for a in ASSETS for c in checks_for(a)), evaluated
+    from nba_precompute.defs.operations import FRESHNESS_CHECK
+    from nba_precompute.operations.freshness import load_freshness_config
+
+    expected = [(a, c.name) for a in ASSETS for c in checks_for(a)]
+    expected += [(a, FRESHNESS_CHECK) for a in load_freshness_config().deadlines]  # evaluated at the run's end too
+    assert evaluated == sorted(expected), evaluated
     assert all(e.dagster_event.event_specific_data.partition is None for e in evaluations)
     messages = [e.message or "" for e in instance.all_logs(run["runId"])]
     assert not [m for m in messages if "did not yield or return expected outputs" in m]
