@@ -27,7 +27,7 @@ demo: home
 	$(DEMO_SEASON) $(BIN)/nba-precompute demo --allow-gaps
 
 test: home
-	$(BIN)/dagster definitions validate -m nba_precompute.definitions
+	$(BIN)/dagster definitions validate -w workspace.yaml
 	VIRTUAL_ENV=$(CURDIR)/$(VENV) $(BIN)/dg check defs
 	$(BIN)/pytest $(PYTEST_ARGS)
 
