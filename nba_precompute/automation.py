@@ -39,7 +39,7 @@ import dagster as dg
 from nba_precompute import config as configuration
 from nba_precompute.config import Config
 from nba_precompute.failures import Category
-from nba_precompute.outcomes import FAILED_DEPENDENCIES, GAP_OBSERVATION
+from nba_precompute.outcomes import FAILED_DEPENDENCIES, GAP_OBSERVATION, plain
 from nba_precompute import registry
 from nba_precompute.registry import ASSET_NAMES, ASSET_TABLES, DOWNSTREAM
 
@@ -89,8 +89,7 @@ class HealRequest:
 
 
 def _meta_value(metadata, key):
-    value = (metadata or {}).get(key)
-    return getattr(value, "value", value)
+    return plain((metadata or {}).get(key))
 
 
 def _finished(instance: dg.DagsterInstance, run_ids: set[str]) -> set[str]:

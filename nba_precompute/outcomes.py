@@ -105,7 +105,7 @@ def decide(asset: str, date, outcome: str, checks: list[CheckRow], metadata: dic
     errors = [r for r in failing if r.severity == ERROR]
     gap = None
     if not is_materialized(outcome):
-        failed = _plain(metadata.get(FAILED_DEPENDENCIES)) or ()
+        failed = plain(metadata.get(FAILED_DEPENDENCIES)) or ()
         gap = Gap(asset, date, str(metadata.get("failure_category") or outcome),
                   str(metadata.get("failure_reason") or outcome), tuple(failed))
     # WARN-level §8 results (row minimum, constant features) fail nothing: they describe the data,
@@ -127,7 +127,7 @@ def blocked(asset: str, date, why: str) -> DateOutcome:
     return DateOutcome(asset, date, BLOCKED, materialize=False, gap=Gap(asset, date, BLOCKED, f"blocked: {why}"))
 
 
-def _plain(value):
+def plain(value):
     """A metadata value as plain data (Dagster's MetadataValue wrappers have `.value`)."""
     return getattr(value, "value", value)
 

@@ -4,7 +4,7 @@ Unpartitioned, downstream of psza, tdza, pdc, pcf and mlfs; materialized on dema
 Materialize button, with optional config) and every morning by `coverage_report_schedule`. Each
 materialization reads the warehouse and this Dagster instance and carries:
 
-* `range_report` (markdown): the §9 range table, missing dates, Dagster disagreements, failed checks
+* `range_report` (markdown): the §9 range table, missing dates, Dagster disagreements
 * `per_date` (markdown): the per-date grid, one column per asset, Dagster's status in brackets
 * `heatmap` (markdown with the PNG inline) and `heatmap_png` / `heatmap_html` (file paths)
 * `volume_trend` (markdown with the PNG inline: rows per date with the volume check's expected

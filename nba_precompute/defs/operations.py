@@ -224,13 +224,8 @@ def build_freshness_sensor(clock: Clock = utc_now) -> dg.SensorDefinition:
         now = clock()
         if not warehouse.table_exists(SCHEDULE):
             return dg.SkipReason(f"no {SCHEDULE.fqn} in the warehouse yet")
-        calendar = SeasonCalendar(warehouse.read(SCHEDULE))
-        days = [d for d in window(now, lookback_days()) if calendar.is_game_date(d)]
-        keys = [d.strftime("%Y-%m-%d") for d in days]
-        materialized = {}
-        for asset in config.deadlines:
-            materialized.update(first_materializations(context.instance, asset, keys) if keys else {})
-        results = fr.evaluate(days, materialized, now, config)
+        days, results = freshness_window(context.instance, SeasonCalendar(warehouse.read(SCHEDULE)),
+                                         list(config.deadlines), now, config)
         state = json.loads(context.cursor) if context.cursor else {}
         events, state = freshness_evaluations(results, state)
         report_runless_events(context.instance, events)
@@ -254,21 +249,29 @@ def freshness_check_specs() -> list[dg.AssetCheckSpec]:
             for a in config.deadlines]
 
 
-def freshness_check_results(instance: dg.DagsterInstance, warehouse: Warehouse, assets: list[str],
+def freshness_window(instance: dg.DagsterInstance, calendar: SeasonCalendar, assets: list[str], now: dt.datetime,
+                     config: fr.FreshnessConfig) -> tuple[list[pd.Timestamp], pd.DataFrame]:
+    """The game dates of the lookback window and their freshness (operations.freshness.evaluate)
+    for `assets`, from the partitions' first materializations: what the sensor and the checks see."""
+    days = [d for d in window(now, lookback_days()) if calendar.is_game_date(d)]
+    keys = [d.strftime("%Y-%m-%d") for d in days]
+    materialized = {}
+    for asset in assets if keys else []:
+        materialized.update(first_materializations(instance, asset, keys))
+    results = fr.evaluate(days, materialized, now, config)
+    return days, results[results["asset"].isin(assets)]
+
+
+def freshness_check_results(instance: dg.DagsterInstance, calendar: SeasonCalendar, assets: list[str],
                             now: dt.datetime | None = None) -> list[dg.AssetCheckResult]:
     """One result per asset of `assets`: passed when no game date of the lookback window is past
     its deadline without a materialization."""
     if not assets:
         return []
-    config = fr.load_freshness_config()
-    now = now or utc_now()
-    calendar = SeasonCalendar(warehouse.read_required(SCHEDULE))
-    days = [d for d in window(now, lookback_days()) if calendar.is_game_date(d)]
-    keys = [d.strftime("%Y-%m-%d") for d in days]
+    days, window_results = freshness_window(instance, calendar, assets, now or utc_now(), fr.load_freshness_config())
     out = []
     for asset in assets:
-        results = fr.evaluate(days, first_materializations(instance, asset, keys) if keys else {}, now, config)
-        results = results[results["asset"] == asset]
+        results = window_results[window_results["asset"] == asset]
         missed = fr.misses(results)
         out.append(dg.AssetCheckResult(
             asset_key=asset, check_name=FRESHNESS_CHECK, passed=not len(missed), severity=dg.AssetCheckSeverity.WARN,

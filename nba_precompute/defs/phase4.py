@@ -14,7 +14,9 @@ output marks every partition of the range materialized, failed dates included). 
   upstream tables, root cause, repair command), and the run fails at its end listing every gap,
   so Dagster shows exactly those partitions as failed;
 * each §8 check is a named, unpartitioned check of its asset, evaluated once per run over the
-  dates it computed; a failing ERROR check blocks that date downstream and fails the run.
+  dates it computed; a failing ERROR check blocks that date downstream and fails the run;
+* the `freshness_deadline` checks (defs/operations.py) are evaluated at the end of the run, over
+  the lookback window, so a run never leaves them planned and skipped.
 
 Events per run: one materialization per materialized (asset, date), one observation per gap, one
 evaluation per (asset, check); the materializations and observations go as batches
@@ -312,14 +314,14 @@ def build_phase4_assets(storage_kind: str) -> dg.AssetsDefinition:
         run, failure = None, None
         with warehouse.session():  # one connection for the whole step
             warehouse.ensure_tables()
+            calendar = SeasonCalendar(warehouse.read_required(SCHEDULE))
             if selected:
-                calendar = SeasonCalendar(warehouse.read_required(SCHEDULE))
                 run = Phase4Run(context, warehouse, partition_dates(context))
                 for name in selected:
                     run.materialize(name, calendar)
                 failure = run.failure()
-            fresh = freshness_check_results(context.instance, warehouse, [
-                k.asset_key.path[-1] for k in context.selected_asset_check_keys if k.name == FRESHNESS_CHECK])
+        fresh = freshness_check_results(context.instance, calendar, [
+            k.asset_key.path[-1] for k in context.selected_asset_check_keys if k.name == FRESHNESS_CHECK])
         if run is not None:
             yield from run.check_results()
         yield from fresh

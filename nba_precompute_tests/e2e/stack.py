@@ -24,8 +24,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from nba_precompute.checks import checks_for
-from nba_precompute.registry import ASSET_NAMES
 from nba_precompute.automation import LAUNCHED_BY_TAG
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -383,6 +381,16 @@ def launch_single_run(stack: Stack, assets, first_key: str, last_key: str, launc
                                       "dagster/asset_partition_range_end": last_key, LAUNCHED_BY_TAG: launched_by})
 
 
+def phase4_check_keys(assets) -> list:
+    """Every check the Phase 4 multi-asset declares for `assets` (named §8 checks, freshness), as
+    the UI selects them with the assets; sorted."""
+    from nba_precompute.defs.phase4 import build_phase4_assets
+
+    wanted = set(assets)
+    return sorted((k for k in build_phase4_assets("duckdb").check_keys if k.asset_key.path[-1] in wanted),
+                  key=lambda k: (k.asset_key.path[-1], k.name))
+
+
 def launch_run(stack: Stack, assets, tags: dict[str, str] | None = None) -> str:
     """One run of the asset job for `assets` (and every check of theirs, as the UI's Materialize
     button selects them), through the run queue; its run id."""
@@ -394,8 +402,8 @@ def launch_run(stack: Stack, assets, tags: dict[str, str] | None = None) -> str:
             "repositoryLocationName": "nba_precompute", "repositoryName": "__repository__",
             "pipelineName": "__ASSET_JOB",
             "assetSelection": [{"path": [a]} for a in assets],
-            "assetCheckSelection": [{"assetKey": {"path": [a]}, "name": c.name}
-                                    for a in assets if a in ASSET_NAMES for c in checks_for(a)],
+            "assetCheckSelection": [{"assetKey": {"path": [k.asset_key.path[-1]]}, "name": k.name}
+                                    for k in phase4_check_keys(assets)],
         },
     }
     result = stack.graphql(LAUNCH_RUN, {"executionParams": params})["launchPipelineExecution"]

@@ -200,19 +200,20 @@ def test_ui_backfill_is_one_run_and_records_the_gaps(dagster_stack, backfill):
         assert set(KEYS) <= instance.get_materialized_partitions(dg.AssetKey(asset))
         assert gap_observations(instance, asset, KEYS) == {}
 
-    # Each named check of each asset evaluated once in the run, none left planned; no per-partition
-    # check evaluations; and no "did not yield or return expected outputs" line in the run's logs.
+    # Each check of each asset (named §8 checks, freshness_deadline) evaluated once in the run, none
+    # left planned; no per-partition check evaluations; and no "did not yield or return expected
+    # outputs" line in the run's logs.
     from nba_precompute.checks import checks_for
+    from nba_precompute.defs.operations import FRESHNESS_CHECK
+    from nba_precompute.operations.freshness import load_freshness_config
+    from nba_precompute_tests.e2e.stack import phase4_check_keys
 
     evaluations = instance.all_logs(run["runId"], of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION)
     evaluated = sorted((e.dagster_event.event_specific_data.asset_key.path[-1], e.dagster_event.event_specific_data.check_name)
                        for e in evaluations)
-    from nba_precompute.defs.operations import FRESHNESS_CHECK
-    from nba_precompute.operations.freshness import load_freshness_config
-
     expected = [(a, c.name) for a in ASSETS for c in checks_for(a)]
     expected += [(a, FRESHNESS_CHECK) for a in load_freshness_config().deadlines]  # evaluated at the run's end too
-    assert evaluated == sorted(expected), evaluated
+    assert evaluated == sorted(expected) == [(k.asset_key.path[-1], k.name) for k in phase4_check_keys(ASSETS)]
     assert all(e.dagster_event.event_specific_data.partition is None for e in evaluations)
     messages = [e.message or "" for e in instance.all_logs(run["runId"])]
     assert not [m for m in messages if "did not yield or return expected outputs" in m]
